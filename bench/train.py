@@ -1,0 +1,293 @@
+"""The training loop: one lean `fit` shared by every method, task and trial.
+
+`fit` trains an `Applied` model with AdamW (decoupled weight decay, none on biases and
+norm weights), a linear warm-up/decay schedule, gradient clipping and gradient
+accumulation, on the device and in the mixed precision that an `accelerate.Accelerator`
+picks. It evaluates on validation at `spec.eval_points` evenly spaced optimizer steps and
+hands each result to `on_eval` (where the tuner reports to Optuna and may raise
+`optuna.TrialPruned`, which propagates). A NaN/inf training loss raises `Diverged`; CUDA
+out-of-memory errors propagate untouched so the runner can record them as such.
+
+The hot loop does per step only what a plain PyTorch loop does (collate, forward,
+backward, step) plus a CPU-side token count; the loss is read back from the device once
+every `CHECK_EVERY` optimizer steps (and at eval points and the end), which finds the exact
+step of a divergence without a GPU sync per step (see docs/training.md for the numbers).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Callable, Iterator, Sequence
+
+from bench.defaults import TrainSpec
+from bench.errors import DataError, UsageError
+from bench.evaluate import Evaluation, evaluate, make_evaluate_fn, wall_clock
+
+__all__ = ["CHECK_EVERY", "Diverged", "Evaluation", "FitResult", "evaluate", "fit",
+           "make_accelerator", "make_evaluate_fn", "resolve_precision"]
+
+# Optimizer steps between loss read-backs. Each read-back is a device sync; the step a loss
+# went non-finite is still reported exactly, at most CHECK_EVERY - 1 steps late.
+CHECK_EVERY = 8
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+EvaluateFn = Callable[[Any, Sequence[dict]], dict[str, float]]
+
+
+class Diverged(RuntimeError):
+    """The training loss became NaN or infinite: the trial failed, the study goes on."""
+
+    def __init__(self, step: int, loss: float):
+        self.step = step
+        self.loss = loss
+        super().__init__(f"training loss became {loss} at optimizer step {step}")
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What one `fit` did: steps, throughput counts, wall time by phase, validation history.
+
+    history: one entry per evaluation point, `{"step", "metrics", "train_loss"}` plus
+        `"value"` (= metrics[metric]) when `fit` was given a `metric`.
+    final_metrics: the validation metrics of the last evaluation ({} without evaluate_fn).
+    train_tokens: non-padding tokens (attention-mask sum) of all micro-batches trained on.
+    train_s / eval_s: wall seconds in training and in evaluation (CUDA synchronised).
+    """
+
+    steps: int
+    train_samples: int
+    train_tokens: int
+    train_s: float
+    eval_s: float
+    history: list[dict[str, Any]] = field(default_factory=list)
+    final_metrics: dict[str, float] = field(default_factory=dict)
+    loss_last: float = math.nan
+
+
+def resolve_precision(precision: str, cuda: bool, bf16_ok: bool = False) -> str:
+    """accelerate's `mixed_precision` ("no" | "bf16" | "fp16") for a TrainSpec precision.
+
+    "auto" is bf16 on a GPU that supports it and fp32 otherwise: CPU bf16 autocast is
+    20–40× slower than fp32 on CPUs without native bf16, so it is never chosen silently.
+    """
+    if precision not in PRECISIONS:
+        raise UsageError(f"[train] precision: unknown value {precision!r}; "
+                         f"fix: use one of {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        return "bf16" if cuda and bf16_ok else "no"
+    if precision == "fp16" and not cuda:
+        raise UsageError("[train] precision = 'fp16' needs a CUDA GPU and none is visible; "
+                         "fix: use precision = 'auto' or 'fp32' on CPU")
+    return {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[precision]
+
+
+def make_accelerator(precision: str = "auto") -> Any:
+    """An `accelerate.Accelerator` for `precision` (one per process is typical).
+
+    accelerate keeps its state in a process-wide singleton that refuses a second
+    Accelerator with another mixed precision; a different precision resets that state
+    first, so tests and multi-suite processes can switch.
+    """
+    import torch
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+
+    cuda = torch.cuda.is_available()
+    mixed = resolve_precision(precision, cuda, cuda and torch.cuda.is_bf16_supported())
+    state = AcceleratorState._shared_state
+    if state and state.get("_mixed_precision") != mixed:
+        AcceleratorState._reset_state()
+    return Accelerator(mixed_precision=mixed)
+
+
+def total_steps(n_train: int, spec: TrainSpec) -> int:
+    """Optimizer steps of a fit: max_steps, else ceil(epochs × batches / grad_accum)."""
+    if spec.max_steps:
+        return int(spec.max_steps)
+    batches = math.ceil(n_train / spec.batch_size)
+    return max(1, math.ceil(spec.epochs * batches / spec.grad_accum))
+
+
+def eval_steps(total: int, points: int) -> tuple[int, ...]:
+    """`points` evenly spaced optimizer steps in 1..total, the last one being `total`."""
+    points = max(1, min(points, total))
+    return tuple(sorted({math.ceil(k * total / points) for k in range(1, points + 1)}))
+
+
+def lr_factor(step: int, warmup: int, total: int) -> float:
+    """Linear warm-up from 0 over `warmup` steps, then linear decay to 0 at `total`.
+
+    The same shape as transformers' get_linear_schedule_with_warmup, so learning rates
+    transfer from papers that used the HF Trainer.
+    """
+    if step < warmup:
+        return step / max(1, warmup)
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
+def _no_decay(module: Any, name: str) -> bool:
+    """True for biases and the weights of normalisation layers (LayerNorm, RMSNorm, …)."""
+    import torch
+
+    return name == "bias" or isinstance(module, torch.nn.LayerNorm) \
+        or type(module).__name__.lower().endswith("norm")
+
+
+def param_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW groups over the trainable parameters only: decayed, and not decayed."""
+    decay, plain, seen = [], [], set()
+    for module in model.modules():
+        for name, p in module.named_parameters(recurse=False):
+            if not p.requires_grad or id(p) in seen:  # tied weights appear twice
+                continue
+            seen.add(id(p))
+            (plain if _no_decay(module, name) else decay).append(p)
+    if not decay and not plain:
+        raise ValueError("the model has no trainable parameters (requires_grad is False "
+                         "everywhere): the method applied to it froze everything")
+    return [{"params": decay, "weight_decay": weight_decay},
+            {"params": plain, "weight_decay": 0.0}]
+
+
+def build_optimizer(model: Any, spec: TrainSpec, total: int) -> tuple[Any, Any]:
+    """AdamW over the trainable parameters and its linear warm-up/decay LambdaLR."""
+    import torch
+
+    groups = param_groups(model, spec.weight_decay)
+    on_cuda = all(p.is_cuda for g in groups for p in g["params"])
+    # fused AdamW is one kernel per step on CUDA; the CPU default (for-each) is as fast
+    optimizer = torch.optim.AdamW(groups, lr=spec.lr,
+                                  fused=True if on_cuda else None)
+    warmup = math.ceil(spec.warmup_ratio * total)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, partial(lr_factor, warmup=warmup, total=total))
+    return optimizer, schedule
+
+
+def _index_batches(n: int, batch_size: int, generator: Any) -> Iterator[list[int]]:
+    """Endless seeded micro-batches of example indices: a fresh permutation per epoch."""
+    import torch
+
+    while True:
+        order = torch.randperm(n, generator=generator).tolist()
+        for start in range(0, n, batch_size):
+            yield order[start:start + batch_size]
+
+
+class _Losses:
+    """Micro-batch losses kept on the device and read back in one transfer per check."""
+
+    def __init__(self, grad_accum: int):
+        self.accum = grad_accum
+        self.pending: list[Any] = []
+        self.first_step = 1  # optimizer step of pending[0]
+        self.sum, self.count, self.last = 0.0, 0, math.nan
+
+    def check(self, next_step: int) -> None:
+        """Read pending losses back; raise Diverged at the first non-finite one."""
+        import torch
+
+        if not self.pending:
+            return
+        values = torch.stack(self.pending).tolist()
+        self.pending.clear()
+        for i, v in enumerate(values):
+            if not math.isfinite(v):
+                raise Diverged(self.first_step + i // self.accum, v)
+        self.sum += sum(values)
+        self.count += len(values)
+        self.last = sum(values[-self.accum:]) / min(self.accum, len(values))
+        self.first_step = next_step
+
+    def mean_since_last(self) -> float:
+        """Mean micro-batch loss since the previous call (for the history)."""
+        mean = self.sum / self.count if self.count else math.nan
+        self.sum, self.count = 0.0, 0
+        return mean
+
+
+def fit(applied: Any, train: Sequence[dict], validation: Sequence[dict], spec: TrainSpec, *,
+        collate: Callable[[list[dict]], Any], evaluate_fn: EvaluateFn | None = None,
+        on_eval: Callable[[int, dict[str, float]], None] | None = None, seed: int = 0,
+        accelerator: Any = None, progress: Callable[[int, int], None] | None = None,
+        metric: str | None = None) -> FitResult:
+    """Train `applied.model` on `train`; evaluate on `validation` at `spec.eval_points`.
+
+    batch_size examples per micro-batch, grad_accum micro-batches per optimizer step (an
+    effective batch of batch_size × grad_accum); micro-batches run on across epoch ends so
+    every optimizer step sees grad_accum of them. `seed` fixes the shuffling and dropout.
+    `progress(step, total)` is called every CHECK_EVERY steps and
+    at the end. Raises Diverged on a non-finite loss; on_eval's exceptions propagate.
+    """
+    import torch
+
+    if not train:
+        raise DataError("no training examples: the train split is empty; fix: check the "
+                        "task's train file and [train] max_train_samples")
+    accelerator = accelerator or make_accelerator(spec.precision)
+    if accelerator.gradient_accumulation_steps != 1:
+        raise ValueError("fit accumulates gradients itself (spec.grad_accum): pass an "
+                         "Accelerator with gradient_accumulation_steps=1")
+    torch.manual_seed(seed)  # dropout; the model's own init was seeded by the caller
+    total = total_steps(len(train), spec)
+    model = accelerator.prepare(applied.model)
+    optimizer, schedule = accelerator.prepare(*build_optimizer(model, spec, total))
+    try:
+        return _loop(applied, model, optimizer, schedule, accelerator, train, validation,
+                     spec, total, collate, evaluate_fn, on_eval, seed, progress, metric)
+    finally:
+        accelerator.free_memory()  # drop accelerate's references to this trial's objects
+
+
+def _loop(applied, model, optimizer, schedule, accelerator, train, validation, spec, total,
+          collate, evaluate_fn, on_eval, seed, progress, metric) -> FitResult:
+    """The hot loop of `fit` (arguments as prepared there)."""
+    import torch
+
+    device, accum, clip = accelerator.device, spec.grad_accum, spec.max_grad_norm
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    points = set(eval_steps(total, spec.eval_points)) if evaluate_fn else set()
+    batches = _index_batches(len(train), spec.batch_size, torch.Generator().manual_seed(seed))
+    losses, history, final = _Losses(accum), [], {}
+    samples = tokens = 0
+    eval_s = 0.0
+    model.train()
+    optimizer.zero_grad(set_to_none=True)
+    start = wall_clock(device)
+    for step in range(1, total + 1):
+        for _ in range(accum):
+            idx = next(batches)
+            batch = collate([train[i] for i in idx])
+            samples += len(idx)
+            tokens += int(batch["attention_mask"].sum())  # CPU tensor: no device sync
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            loss = model(**batch).loss
+            losses.pending.append(loss.detach())
+            accelerator.backward(loss / accum if accum > 1 else loss)
+        if clip:
+            accelerator.clip_grad_norm_(params, clip)
+        optimizer.step()
+        schedule.step()
+        if applied.on_step is not None:  # before zero_grad: AdaLoRA reads the gradients
+            applied.on_step(step)
+        optimizer.zero_grad(set_to_none=True)
+        if step % CHECK_EVERY == 0 or step in points or step == total:
+            losses.check(step + 1)
+            if progress is not None:
+                progress(step, total)
+        if step in points:
+            t0 = wall_clock(device)
+            final = evaluate_fn(model, validation)
+            eval_s += wall_clock(device) - t0
+            model.train()
+            entry = {"step": step, "metrics": final, "train_loss": losses.mean_since_last()}
+            if metric is not None:
+                entry["value"] = final[metric]
+            history.append(entry)
+            if on_eval is not None:
+                on_eval(step, final)
+    train_s = wall_clock(device) - start - eval_s
+    return FitResult(steps=total, train_samples=samples, train_tokens=tokens,
+                     train_s=train_s, eval_s=eval_s, history=history,
+                     final_metrics=dict(final), loss_last=losses.last)
