@@ -18,7 +18,10 @@ class Task:
     Sources, first match wins: `files` (paths named in a suite, relative to it), a local
     folder in the GLUE/SuperGLUE layout `<data_dir>/<folder>/{train,dev}.tsv|jsonl` when a
     data dir is configured, else the Hugging Face hub (`hub` = (path, config)).
-    Labels in the data may be given by name (as in `labels`) or by integer id.
+    Labels in the data may be given by name (as in `labels`) or by integer id; a name match
+    wins. An inline task that declares no `labels` has `infer_labels` set: its classes are
+    the distinct values of the train file's label column, read at load time
+    (`bench.tasks.load.resolve_labels`), so `num_labels` is 0 until then.
     """
 
     name: str
@@ -31,6 +34,7 @@ class Task:
     folder: str | None = None  # GLUE-layout folder name, e.g. "SST-2"
     columns: tuple[str, ...] | None = None  # column names for headerless files (CoLA)
     hub: tuple[str, str | None] | None = None  # datasets.load_dataset(path, config)
+    hub_columns: Mapping[str, str] = field(default_factory=dict)  # our column -> hub column
     files: Mapping[str, str] = field(default_factory=dict)  # split -> file (inline tasks)
     splits: Mapping[str, str] = field(  # our split -> source split (file stem / hub split)
         default_factory=lambda: {"train": "train", "test": "dev"})
@@ -38,6 +42,7 @@ class Task:
         default_factory=lambda: {"train": "train", "test": "validation"})
     sizes: Mapping[str, int] = field(default_factory=dict)  # known sizes, for `bench ls`
     description: str = ""
+    infer_labels: bool = False  # classes come from the train file (inline tasks only)
 
     @property
     def num_labels(self) -> int:
