@@ -1,0 +1,127 @@
+"""`bench run`: validate a suite, pick its run folder, and work through every cell.
+
+A run folder `<output>/<suite>/<run id>/` holds a copy of the suite, the Optuna storage
+(a journal file unless `--storage` names a database) and the records. Running the same
+suite again continues its latest run: finished trials are not re-run, interrupted ones are
+retried, and records missing from the JSONL (a crash between storage and file) are
+restored from the storage.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from datetime import datetime, timezone
+
+from bench.errors import UsageError
+
+
+def main(args) -> int:
+    from bench import grid, suite as suite_mod
+
+    suite = suite_mod.load(args.suite)
+    cells = grid.expand(suite)
+    if args.dry_run:
+        from bench.plan import print_plan
+
+        print_plan(suite, cells)
+        return 0
+    run_dir = run_folder(suite, args)
+    rc = execute(suite, cells, run_dir, storage_url=args.storage, quiet=args.quiet,
+                 worker=args.worker or bool(args.storage))
+    if args.baseline:
+        rc = max(rc, _compare(args.baseline, run_dir))
+    return rc
+
+
+def run_folder(suite, args) -> str:
+    """--resume DIR, else --run-id, else the suite's latest run (unless --new), else new."""
+    root = os.path.join(suite.output, suite.name)
+    if args.resume:
+        if not os.path.isfile(os.path.join(args.resume, "suite.toml")):
+            raise UsageError(f"--resume {args.resume}: not a run folder (no suite.toml)")
+        return args.resume
+    latest = os.path.join(root, "latest")
+    if args.run_id:
+        run_id = args.run_id
+    elif os.path.isdir(latest) and not args.new:
+        return os.path.realpath(latest)
+    else:
+        run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    run_dir = os.path.join(root, run_id)
+    os.makedirs(run_dir, exist_ok=True)
+    if not os.path.exists(os.path.join(run_dir, "suite.toml")):
+        shutil.copyfile(suite.path, os.path.join(run_dir, "suite.toml"))
+    tmp = f"{latest}.{os.getpid()}"
+    os.symlink(run_id, tmp)
+    os.replace(tmp, latest)
+    return run_dir
+
+
+def execute(suite, cells, run_dir: str, *, storage_url: str | None = None,
+            quiet: bool = False, worker: bool = False, poll_s: float = 2.0) -> int:
+    """Work until every cell is tuned and re-run per seed; 1 if any trial hit a bug."""
+    from bench import tune
+    from bench.progress import make_progress
+    from bench.records import Recorder, export_parquet
+    from bench.trial import data_dir_for
+    from bench.work import RunContext, final_cell, tune_cell
+
+    storage = tune.make_storage(storage_url, run_dir)
+    recorder = Recorder(run_dir, worker=tune.WORKER.replace(":", "-") if worker else None)
+    ctx = RunContext(suite=suite, run_id=os.path.basename(os.path.abspath(run_dir)),
+                     run_dir=run_dir, storage=storage, recorder=recorder,
+                     progress=make_progress(suite, cells, quiet), data_dir=data_dir_for(
+                         suite.data_dir), worker=tune.WORKER)
+    restore_records(ctx, cells)
+    with ctx.progress:
+        while True:
+            did_any, all_done = False, True
+            for cell in cells:
+                did, tuned = tune_cell(ctx, cell)
+                if tuned:
+                    did_f, finished = final_cell(ctx, cell)
+                    did, tuned = did or did_f, finished
+                did_any |= did
+                all_done &= tuned
+            if all_done:
+                break
+            if not did_any:  # other workers hold the remaining trials: wait for them
+                time.sleep(poll_s)
+    ctx.caches.clear()
+    export_parquet(run_dir)
+    ctx.progress.summary(run_dir)
+    return 1 if ctx.errors else 0
+
+
+def restore_records(ctx, cells) -> None:
+    """Append records that the storage holds but no JSONL file does (crash recovery)."""
+    from bench import tune
+    from bench.records import finished_keys, load
+
+    have = finished_keys(load(ctx.run_dir)) if os.path.isdir(ctx.run_dir) else set()
+    names = {c.cell_id for c in cells} | {
+        f"{c.cell_id}-final-seed{s}" for c in cells for s in ctx.suite.seeds}
+    import optuna
+
+    for summary in optuna.get_all_study_summaries(ctx.storage, include_best_trial=False):
+        if summary.study_name not in names:
+            continue
+        study = optuna.load_study(study_name=summary.study_name, storage=ctx.storage)
+        for t in study.get_trials(deepcopy=False):
+            rec = t.user_attrs.get(tune.RECORD)
+            if rec and tune.is_done(t) and _key(rec) not in have:
+                ctx.recorder.append(rec)
+                have.add(_key(rec))
+
+
+def _key(rec: dict) -> tuple:
+    return (rec["cell"]["cell_id"], rec["phase"], rec["trial"], rec["seed"])
+
+
+def _compare(baseline: str, run_dir: str) -> int:
+    from bench.compare import compare_paths
+
+    comparison = compare_paths(baseline, run_dir)
+    print(comparison.markdown())
+    return 1 if comparison.regressed else 0

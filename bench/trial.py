@@ -1,0 +1,149 @@
+"""One training run of a cell: fresh model from the cell cache, method applied, trained,
+evaluated and metered. Returns the record fields it measured; the tuner decides the rest.
+
+The base model and the tokenised data are loaded once per cell (`CellCache`) and reused by
+every trial: a trial deep-copies the cached base and re-draws only the newly initialised
+task head with its own seed, so no trial re-reads weights or data from disk.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+from bench.defaults import DATA_DIR_ENV, MONITOR_HZ, PER_METHOD_TRAIN_KEYS
+from bench.grid import Cell
+
+
+@dataclass
+class CellCache:
+    """What every trial of a cell shares: the loaded base model and the tokenised splits."""
+
+    cell: Cell
+    base: Any  # the base model as loaded (never trained); None when it cannot be copied
+    tokenizer: Any
+    prepared: Any  # bench.tasks.prepare.Prepared
+    load_s: float
+    data_dir: str | None
+    base_dir: str
+
+
+def data_dir_for(suite_data_dir: str | None) -> str | None:
+    """BENCH_DATA_DIR wins over the suite's data_dir (the environment is the override)."""
+    return os.environ.get(DATA_DIR_ENV) or suite_data_dir
+
+
+def _load_model(cell: Cell, seed: int):
+    from bench.models import load
+
+    return load(cell.model.ref, kind=cell.model.kind, num_labels=cell.task.num_labels,
+                dtype=cell.model.dtype, quantization=cell.quantization, seed=seed,
+                revision=cell.model.revision)
+
+
+def load_cell(cell: Cell, *, data_dir: str | None, base_dir: str, seed: int) -> CellCache:
+    """Load the base model and tokenise the task once for all trials of `cell`."""
+    from bench.tasks.prepare import prepare
+
+    t0 = time.perf_counter()
+    model, tokenizer = _load_model(cell, seed)
+    spec = cell.train
+    prepared = prepare(cell.task, tokenizer, max_length=spec.max_length, data_dir=data_dir,
+                       base_dir=base_dir, max_train_samples=spec.max_train_samples,
+                       max_eval_samples=spec.max_eval_samples,
+                       val_fraction=spec.val_fraction, seed=0)
+    # Quantised weights cannot be deep-copied reliably: such cells reload per trial.
+    base = None if cell.quantization else model
+    return CellCache(cell, base, tokenizer, prepared, time.perf_counter() - t0, data_dir,
+                     base_dir)
+
+
+def fresh_model(cache: CellCache, seed: int):
+    """A pristine base model whose new task head is initialised from `seed`."""
+    if cache.base is None:
+        return _load_model(cache.cell, seed)[0]
+    import torch
+    from transformers import set_seed
+
+    model = copy.deepcopy(cache.base)
+    set_seed(seed)
+    for name in getattr(cache.base, "_bench_new_modules", ()):
+        module = model.get_submodule(name)
+        with torch.no_grad():
+            model._init_weights(module)
+    return model
+
+
+def split_params(params: dict[str, Any]) -> tuple[dict, dict]:
+    """Sampled params -> (train overrides, method options)."""
+    train = {k: v for k, v in params.items() if k in PER_METHOD_TRAIN_KEYS}
+    return train, {k: v for k, v in params.items() if k not in PER_METHOD_TRAIN_KEYS}
+
+
+def execute(cache: CellCache, params: dict[str, Any], *, seed: int, split: str,
+            on_eval: Callable[[int, dict], None] | None = None,
+            monitor_hz: float = MONITOR_HZ) -> dict[str, Any]:
+    """Train once with `params` and evaluate on `split`; return the measured record fields.
+
+    Raises what the loop raises (optuna.TrialPruned, train.Diverged, OOM, Unavailable):
+    classifying failures is the tuner's job.
+    """
+    from bench.count import count
+    from bench.methods import METHODS
+    from bench.methods._base import Context
+    from bench.monitor import Monitor
+    from bench.train import evaluate, fit, make_evaluate_fn
+
+    cell, data = cache.cell, cache.prepared
+    train_over, opt_over = split_params(params)
+    spec = replace(cell.train, **train_over)
+    t0 = time.perf_counter()
+    with Monitor(hz=monitor_hz) as mon:
+        model = fresh_model(cache, seed)
+        steps = _total_steps(len(data.train), spec)
+        applied = METHODS[cell.method](model, Context(kind=cell.model.kind, total_steps=steps,
+                                                      seed=seed), **cell.options, **opt_over)
+        counts = count(applied).as_dict()
+        load_s = time.perf_counter() - t0
+        eval_fn = make_evaluate_fn(cell.task, data.collate, spec.eval_batch_size)
+        result = fit(applied, data.train, data.validation, spec, collate=data.collate,
+                     evaluate_fn=eval_fn, on_eval=on_eval, seed=seed)
+        final = evaluate(applied.model, getattr(data, split), collate=data.collate,
+                         batch_size=spec.eval_batch_size, task=cell.task)
+    meter = _meter(mon.stats(), result, final, load_s, counts, spec)
+    metrics = dict(final.metrics) | {"loss": final.loss}
+    out = {"metrics": metrics, "counts": counts, "meter": meter,
+           "history": [{"step": h["step"], "value": h.get("value")} for h in result.history]}
+    if split == "test":
+        out["predictions"] = {"preds": list(final.preds), "labels": list(final.labels)}
+    return out
+
+
+def _total_steps(n_train: int, spec) -> int:
+    import math
+
+    if spec.max_steps:
+        return int(spec.max_steps)
+    per_epoch = math.ceil(n_train / spec.batch_size / spec.grad_accum)
+    return max(1, math.ceil(spec.epochs * per_epoch))
+
+
+def _meter(stats: dict, result, final, load_s: float, counts: dict, spec) -> dict:
+    from bench.flops import mfu, peak_flops, train_flops
+
+    train_s = max(result.train_s, 1e-9)
+    meter = dict(stats) | {
+        "wall_load_s": load_s, "wall_train_s": result.train_s,
+        "wall_eval_s": result.eval_s + final.seconds, "train_steps": result.steps,
+        "train_samples": result.train_samples, "train_tokens": result.train_tokens,
+        "samples_per_s": result.train_samples / train_s,
+        "tokens_per_s": result.train_tokens / train_s,
+    }
+    flops = train_flops(counts["total"], counts["trainable"], result.train_tokens)
+    meter["flops"] = flops
+    peak = peak_flops(stats.get("gpu_name") or "", spec.precision) if stats.get(
+        "gpu_name") else None
+    meter["mfu"] = mfu(flops, result.train_s, peak) if peak else None
+    return meter

@@ -1,0 +1,179 @@
+"""One Optuna study per cell, shared safely by any number of workers.
+
+Work is claimed through the study's storage, never a home-made scheduler: a worker asks
+the study for a trial, and the trial's rank among the study's *live* trials (by trial
+number, which the storage hands out atomically) decides whether it is inside the budget;
+a trial beyond it is told FAIL at once and never trained ("surplus"). Live = running,
+waiting, complete, pruned, or failed *with a record* (an OOM or a divergence is a result);
+a failed trial without a record was interrupted (its worker died) and is retried with the
+same parameters. Every finished trial carries its full record as the user attribute
+`record`, written before the trial is told, so the JSONL files can always be completed from
+the storage: nothing is lost and, keyed by (cell, phase, trial, seed), nothing doubles.
+"""
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+from bench.suite.spec import Dim
+
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+RECORD = "record"  # user attr: the trial's full record
+OWNER = "worker"  # user attr: host:pid of the worker that claimed the trial
+
+
+def make_storage(url: str | None, run_dir: str):
+    """An Optuna storage: the URL given (RDB with heartbeat) or a journal file in the run."""
+    import optuna
+
+    if url:
+        if url.startswith(("sqlite", "postgresql", "mysql", "oracle", "mssql")):
+            return optuna.storages.RDBStorage(
+                url, heartbeat_interval=5, grace_period=20,
+                failed_trial_callback=retry_interrupted,
+                engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else {})
+        return url
+    from optuna.storages.journal import JournalFileBackend
+
+    return optuna.storages.JournalStorage(
+        JournalFileBackend(os.path.join(run_dir, "optuna.journal")))
+
+
+def sampler(name: str, seed: int, search: dict[str, Dim]):
+    import optuna
+
+    s = optuna.samplers
+    if name == "grid":
+        space = {k: list(d.choices) for k, d in search.items() if d.kind == "categorical"}
+        return s.GridSampler(space, seed=seed)
+    return {"tpe": lambda: s.TPESampler(seed=seed), "random": lambda: s.RandomSampler(seed),
+            "qmc": lambda: s.QMCSampler(seed=seed),
+            "cmaes": lambda: s.CmaEsSampler(seed=seed)}[name]()
+
+
+def pruner(name: str):
+    """The pruner; `median` compares each evaluation point with earlier trials' medians."""
+    import optuna
+
+    p = optuna.pruners
+    return {"median": lambda: p.MedianPruner(n_startup_trials=2, n_warmup_steps=0),
+            "successive_halving": lambda: p.SuccessiveHalvingPruner(),
+            "hyperband": lambda: p.HyperbandPruner(),
+            "none": lambda: p.NopPruner()}[name]()
+
+
+def open_study(storage, name: str, tune, search: dict[str, Dim]):
+    """Create or load the study `name` (creating concurrently is safe: one wins)."""
+    import optuna
+
+    kwargs = dict(storage=storage, study_name=name, direction=tune.direction,
+                  sampler=sampler(tune.sampler, tune.seed, search), pruner=pruner(tune.pruner))
+    try:
+        return optuna.create_study(load_if_exists=True, **kwargs)
+    except optuna.exceptions.DuplicatedStudyError:
+        return optuna.load_study(**{k: v for k, v in kwargs.items() if k != "direction"})
+
+
+def suggest(trial, search: dict[str, Dim]) -> dict[str, Any]:
+    """Sample every search dimension of the cell."""
+    out = {}
+    for name, d in search.items():
+        if d.kind == "categorical":
+            out[name] = trial.suggest_categorical(name, list(d.choices))
+        elif d.kind == "int":
+            out[name] = trial.suggest_int(name, d.low, d.high, log=d.log, step=d.step or 1)
+        else:
+            out[name] = trial.suggest_float(name, d.low, d.high, log=d.log, step=d.step)
+    return out
+
+
+def is_live(t) -> bool:
+    from optuna.trial import TrialState
+
+    return t.state != TrialState.FAIL or RECORD in t.user_attrs
+
+
+def is_done(t) -> bool:
+    from optuna.trial import TrialState
+
+    return t.state.is_finished() and is_live(t)
+
+
+def claim(study, budget: int):
+    """Ask for a trial inside the budget, or None (budget taken by live trials)."""
+    from optuna.trial import TrialState
+
+    reap_dead(study)
+    # WAITING trials (retries) are popped by ask(), so they do not block the pre-check.
+    taken = [t for t in study.get_trials(deepcopy=False)
+             if is_live(t) and t.state != TrialState.WAITING]
+    if len(taken) >= budget:
+        return None
+    trial = study.ask()
+    before = [t for t in study.get_trials(deepcopy=False)
+              if t.number < trial.number and is_live(t)]
+    if len(before) >= budget:  # another worker got there first: give the slot back
+        study.tell(trial, state=TrialState.FAIL)
+        return None
+    trial.set_user_attr(OWNER, WORKER)
+    return trial
+
+
+def _alive(owner: str) -> bool:
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine's trial: RDB heartbeats judge it, not us
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_dead(study) -> None:
+    """Fail and retry RUNNING trials whose worker process on this host is gone."""
+    from optuna.trial import TrialState
+
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        owner = t.user_attrs.get(OWNER)
+        if owner and owner != WORKER and not _alive(owner):
+            try:
+                study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            except Exception:  # already finished by someone else
+                continue
+            retry_interrupted(study, t)
+
+
+def retry_interrupted(study, trial) -> None:
+    """Enqueue a fresh trial with the interrupted trial's parameters (RDB callback too)."""
+    if RECORD not in trial.user_attrs:
+        study.enqueue_trial(dict(trial.params), user_attrs={"retry_of": trial.number},
+                            skip_if_exists=False)
+
+
+def finish(study, trial, record: dict[str, Any]) -> None:
+    """Store the record on the trial, then tell the study its outcome."""
+    from optuna.trial import TrialState
+
+    trial.set_user_attr(RECORD, record)
+    status = record["status"]
+    if status == "complete" and record.get("objective") is not None:
+        study.tell(trial, record["objective"])
+    elif status == "pruned":
+        study.tell(trial, state=TrialState.PRUNED)
+    else:
+        study.tell(trial, state=TrialState.FAIL)
+
+
+def interrupted(study, trial) -> None:
+    """Ctrl-C: fail the running trial without a record so that it is retried later."""
+    from optuna.trial import TrialState
+
+    try:
+        study.tell(trial, state=TrialState.FAIL)
+        retry_interrupted(study, study._storage.get_trial(trial._trial_id))
+    except Exception:
+        pass
