@@ -8,7 +8,7 @@ the fly. Layout:
      "created_at": "2026-11-25T10:15:00+00:00", "suite": "nightly",
      "hardware": {"cpu": "...", "gpus": ["NVIDIA H100 80GB HBM3"], "device": "cuda"},
      "runs": [{"run_dir": "...", "run_id": "...", "git_commit": "...", "git_dirty": false,
-               "records": 12}],
+               "finished_at": "2026-11-25T09:58:00+00:00", "records": 12}],
      "compare": {...the suite's [compare] table, or null...},
      "warnings": [],
      "cells": {"<cell_id>": {"model": ..., "task": ..., "method": ..., "label": ...,
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -28,6 +29,8 @@ from bench.errors import DataError
 
 SCHEMA = 1
 KIND = "bench-baseline"
+# A JSON list of numbers only (seed values): written on one line to keep the file short.
+_NUMBER_LIST = re.compile(r"\[\s*((?:-?[\d.eE+-]+,?\s*)+)\]")
 
 
 def hardware_of(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -59,8 +62,8 @@ def compare_table(run_dir: Path) -> dict[str, Any] | None:
     try:
         table = tomllib.loads(path.read_text(encoding="utf-8")).get("compare")
     except tomllib.TOMLDecodeError as err:
-        raise DataError(f"{path}: not valid TOML ({err}); restore the suite copy or "
-                        f"pass --tolerance/--fail-on explicitly") from err
+        raise DataError(f"{path}: not valid TOML ({err}); fix its [compare] "
+                        f"table or delete the file") from err
     return dict(table) if isinstance(table, Mapping) else None
 
 
@@ -84,6 +87,8 @@ def _run_info(run_dir: Path, records: Sequence[Mapping[str, Any]]) -> dict[str, 
     env = records[-1].get("env") or {}
     return {"run_dir": str(run_dir), "run_id": records[-1].get("run_id"),
             "git_commit": env.get("git_commit"), "git_dirty": env.get("git_dirty"),
+            "finished_at": max((str(r.get("finished_at")) for r in records
+                                if r.get("finished_at")), default=None),
             "records": len(records)}
 
 
@@ -117,7 +122,10 @@ def write(doc: Mapping[str, Any], out: str | Path) -> Path:
     """Write a baseline as stable, diff-friendly JSON (sorted keys, one key per line)."""
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    text = json.dumps(doc, indent=1, sort_keys=True)
+    text = _NUMBER_LIST.sub(
+        lambda m: "[" + ", ".join(x.strip(",") for x in m.group(1).split()) + "]", text)
+    path.write_text(text + "\n", encoding="utf-8")
     return path
 
 

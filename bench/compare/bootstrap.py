@@ -14,20 +14,69 @@ LEVEL = 0.95
 _CHUNK = 100  # resamples per vectorised batch: bounds memory on large dev sets
 
 
-def _accuracy(preds: Any, labels: Any) -> Any:
-    return (preds == labels).mean(axis=-1)
+def _accuracy(p: Any, y: Any) -> Any:
+    return (p == y).mean(axis=-1)
+
+
+def _binary_counts(p: Any, y: Any) -> tuple[Any, Any, Any, Any]:
+    pos_p, pos_y = p == 1, y == 1
+    tp = (pos_p & pos_y).sum(axis=-1).astype(float)
+    fp = (pos_p & ~pos_y).sum(axis=-1).astype(float)
+    fn = (~pos_p & pos_y).sum(axis=-1).astype(float)
+    return tp, fp, fn, p.shape[-1] - tp - fp - fn
+
+
+def _f1(p: Any, y: Any) -> Any:
+    import numpy as np
+
+    tp, fp, fn, _ = _binary_counts(p, y)
+    den = 2 * tp + fp + fn
+    return np.divide(2 * tp, den, out=np.zeros_like(den), where=den > 0)  # sklearn: 0 if undefined
+
+
+def _matthews(p: Any, y: Any) -> Any:
+    import numpy as np
+
+    tp, fp, fn, tn = _binary_counts(p, y)
+    den = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    return np.divide(tp * tn - fp * fn, den, out=np.zeros_like(den), where=den > 0)
+
+
+def _pearson(p: Any, y: Any) -> Any:
+    import numpy as np
+
+    pc = p - p.mean(axis=-1, keepdims=True)
+    yc = y - y.mean(axis=-1, keepdims=True)
+    den = np.sqrt((pc * pc).sum(axis=-1) * (yc * yc).sum(axis=-1))
+    num = (pc * yc).sum(axis=-1)
+    return np.divide(num, den, out=np.zeros_like(den), where=den > 0)  # constant -> 0, as bench
+
+
+# Vectorised over a batch of resamples (rows); the same conventions as bench.tasks.metrics.
+# Binary-only ones apply when every pred and label is 0 or 1.
+VECTORISED: dict[str, tuple[Callable[[Any, Any], Any], bool]] = {
+    "accuracy": (_accuracy, False), "f1": (_f1, True),
+    "matthews_correlation": (_matthews, True), "pearson": (_pearson, False)}
 
 
 def metric_fn(name: str) -> Callable[[Any, Any], float] | None:
-    """A function (preds, labels) -> value for metric `name`, or None when unknown."""
-    if name == "accuracy":
-        return None  # vectorised below
+    """bench's own (preds, labels) -> value for metric `name`, or None when unknown."""
     try:
-        from bench.tasks.metrics import METRICS  # owned by the tasks engineer
+        from bench.tasks.metrics import METRICS
     except ImportError:
         return None
-    entry = METRICS.get(name) if hasattr(METRICS, "get") else None
-    return entry if callable(entry) else None
+    return METRICS.get(name)
+
+
+def _batch_fn(name: str, p: Any, y: Any) -> Callable[[Any, Any], Any] | None:
+    import numpy as np
+
+    fn, binary = VECTORISED.get(name, (None, False))
+    if fn is None or (binary and not (np.isin(p, (0, 1)).all() and np.isin(y, (0, 1)).all())):
+        return None
+    if name == "pearson" and not (np.issubdtype(p.dtype, np.number) and np.issubdtype(y.dtype, np.number)):
+        return None
+    return fn
 
 
 def half_width(preds: Sequence[Any], labels: Sequence[Any], metric: str, *,
@@ -47,16 +96,16 @@ def half_width(preds: Sequence[Any], labels: Sequence[Any], metric: str, *,
         return None
     if p.ndim != 1 or y.ndim != 1:
         return None
-    fn = metric_fn(metric)
-    if metric != "accuracy" and fn is None:
+    batch, fn = _batch_fn(metric, p, y), metric_fn(metric)
+    if batch is None and fn is None:
         return None
     rng = np.random.default_rng(seed)
     stats: list[Any] = []
     for start in range(0, resamples, _CHUNK):
         idx = rng.integers(0, len(p), size=(min(_CHUNK, resamples - start), len(p)))
-        if fn is None:
-            stats.extend(_accuracy(p[idx], y[idx]).tolist())
-        else:
+        if batch is not None:
+            stats.extend(batch(p[idx], y[idx]).tolist())
+        else:  # e.g. macro F1, Spearman: one call per resample (~1 ms each)
             stats.extend(float(fn(p[i].tolist(), y[i].tolist())) for i in idx)
     values = np.asarray(stats, dtype=float)
     values = values[np.isfinite(values)]

@@ -85,13 +85,12 @@ def _side(meta: Mapping[str, Any]) -> str:
     runs = meta.get("runs") or []
     commits = sorted({(r.get("git_commit") or "?")[:8] + ("+dirty" if r.get("git_dirty") else "")
                       for r in runs})
-    parts = [f"`{meta.get('source')}`", f"suite {meta.get('suite')}",
-             f"{len(runs)} run{'s' if len(runs) != 1 else ''}",
-             f"commit {', '.join(commits) or '?'}",
-             describe_hardware(meta.get("hardware") or {})]
-    if meta.get("created_at"):
-        parts.insert(2, str(meta["created_at"]))
-    return ", ".join(parts)
+    last = max((str(r["finished_at"])[:16].replace("T", " ") for r in runs
+                if r.get("finished_at")), default="?")
+    return ", ".join([f"`{meta.get('source')}`", f"suite {meta.get('suite')}",
+                      f"{len(runs)} run{'s' if len(runs) != 1 else ''} (last {last})",
+                      f"commit {', '.join(commits) or '?'}",
+                      describe_hardware(meta.get("hardware") or {})])
 
 
 def _gate(cmp: Comparison) -> str:

@@ -95,6 +95,11 @@ def final_by_cell(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, A
     return cells
 
 
+def _sig(value: float | None) -> float | None:
+    """8 significant digits: a committed baseline should not diff on float noise."""
+    return None if value is None else float(f"{value:.8g}")
+
+
 def _std(values: list[float]) -> float | None:
     return statistics.stdev(values) if len(values) >= 2 else None
 
@@ -105,11 +110,11 @@ def summarize_metric(name: str, primary: str | None, per_run: list[list[float]],
     family, direction = metric_kind(name, primary)
     flat = [v for run in per_run for v in run]
     run_means = [statistics.fmean(run) for run in per_run if run]
-    return {"family": family, "direction": direction, "mean": statistics.fmean(flat),
-            "std": _std(flat), "n": len(flat), "runs": len(run_means),
-            "run_spread": _std(run_means),
-            "ci_half": statistics.fmean(ci) if ci else None,
-            "values": [[round(v, 6) for v in run] for run in per_run]}
+    return {"family": family, "direction": direction, "mean": _sig(statistics.fmean(flat)),
+            "std": _sig(_std(flat)), "n": len(flat), "runs": len(run_means),
+            "run_spread": _sig(_std(run_means)),
+            "ci_half": _sig(statistics.fmean(ci)) if ci else None,
+            "values": [[_sig(v) for v in run] for run in per_run]}
 
 
 def _bootstrap(record: Mapping[str, Any], primary: str, resamples: int) -> float | None:
