@@ -190,3 +190,37 @@ def test_bad_inputs_are_user_errors(tmp_path):
     failed = write_run(tmp_path / "f", [rec("c1", 0, 0.0, status="failed", reason="error: x")])
     with pytest.raises(DataError, match="no complete final result"):
         baseline_main(Namespace(runs=[failed], out=str(tmp_path / "b.json")))
+
+
+def test_paired_bootstrap_sees_a_small_real_drop_that_unpaired_noise_hides(tmp_path):
+    rng = random.Random(2)
+    labels = [rng.randint(0, 1) for _ in range(300)]
+    wrong = [set(rng.sample(range(300), 60)) for _ in range(2)]  # 80% on both seeds: no seed noise
+    seeds = [[1 - y if i in w else y for i, y in enumerate(labels)] for w in wrong]
+
+    def run(name, rows):
+        accs = [sum(p == y for p, y in zip(row, labels)) / len(labels) for row in rows]
+        return write_run(tmp_path / name, [
+            rec("c1", s, acc, preds={"preds": row, "labels": labels})
+            for s, (row, acc) in enumerate(zip(rows, accs))])
+
+    def worse(row):  # 8 right answers of 300 turned wrong: -2.7 points on each seed
+        hits = [i for i, (p, y) in enumerate(zip(row, labels)) if p == y][:8]
+        return [1 - p if i in hits else p for i, p in enumerate(row)]
+
+    base, cur = run("base", seeds), run("cur", [worse(r) for r in seeds])
+    ch = next(c for c in compare_paths(base, cur).changes if c.metric == "accuracy")
+    assert ch.delta == pytest.approx(-8 / 300)
+    assert ch.noise_from == "paired bootstrap" and ch.noise < 0.02
+    assert ch.status == "regressed" and ch.fails
+    # each side's own interval (about +-0.045 on 300 examples) would call it noise
+    unpaired = (ch.baseline["ci_half"] ** 2 + ch.current["ci_half"] ** 2) ** 0.5 / 1.96 * 2
+    assert unpaired > abs(ch.delta)
+    out = tmp_path / "b.json"
+    baseline_main(Namespace(runs=[base], out=str(out)))
+    saved = json.loads(out.read_text())["cells"]["c1"]["predictions"]
+    assert saved["labels"] == labels and saved["seeds"]["1"] == seeds[1]
+    again = compare_paths(str(out), cur)
+    assert again.regressed and again.failures[0].noise == pytest.approx(ch.noise)
+    assert "predictions" not in again.to_json()["changes"][0]
+    assert "`c1`" in again.markdown()

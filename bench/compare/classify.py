@@ -6,7 +6,9 @@ relative to the baseline for memory/time/energy) AND the measured noise: `noise_
 the standard deviation of the difference, the largest of
   - seeds: sqrt(s_b^2/n_b + s_c^2/n_c), the standard error of the difference of seed means;
   - runs: the same with the run-to-run spread, when a side holds several runs;
-  - bootstrap: sqrt(h_b^2 + h_c^2) / 1.96 from the 95% half-widths h of the quality metric.
+  - bootstrap: for the primary quality metric, h / 1.96 where h is the 95% half-width of a
+    paired bootstrap of current - baseline when both sides kept predictions on the same
+    examples, else sqrt(h_b^2 + h_c^2) / 1.96 from each side's own half-width.
 A side without an estimate borrows the other side's (one nightly seed against a baseline of
 three). With no estimate at all only the tolerance applies.
 """
@@ -39,6 +41,7 @@ class Change:
     relative: float | None = None  # delta / |baseline|
     tolerance: float | None = None  # in the metric's units
     noise: float | None = None  # noise_k x sigma of the difference, in the metric's units
+    noise_from: str = ""  # seeds | runs | bootstrap | paired bootstrap (the largest)
     gated: bool = False  # the family (or, for a whole cell, missing cells) can fail the run
     fails: bool = False  # this change makes the exit code 1
     note: str = ""
@@ -70,6 +73,21 @@ class Comparison:
     def exit_code(self) -> int:
         return 1 if self.failures else 0
 
+    @property
+    def regressed(self) -> bool:
+        """True when the gate fails (a gated regression, or a missing cell if that gates)."""
+        return bool(self.failures)
+
+    def markdown(self) -> str:
+        from bench.compare.render import to_markdown
+
+        return to_markdown(self)
+
+    def to_json(self) -> dict[str, Any]:
+        from bench.compare.render import to_json
+
+        return to_json(self)
+
 
 def _sd_diff(sa: float | None, na: int, sb: float | None, nb: int) -> float | None:
     """Standard deviation of a difference of two means; a missing side borrows the other."""
@@ -79,27 +97,48 @@ def _sd_diff(sa: float | None, na: int, sb: float | None, nb: int) -> float | No
     return math.sqrt(sa * sa / max(na, 1) + sb * sb / max(nb, 1))
 
 
-def noise_sigma(b: Mapping[str, Any], c: Mapping[str, Any]) -> float | None:
-    """The largest available standard deviation of current - baseline (see module doc)."""
-    seeds = _sd_diff(b.get("std"), b.get("n", 1), c.get("std"), c.get("n", 1))
-    runs = _sd_diff(b.get("run_spread"), b.get("runs", 1), c.get("run_spread"), c.get("runs", 1))
+def noise_sigma(b: Mapping[str, Any], c: Mapping[str, Any], paired: float | None = None,
+                ) -> tuple[float | None, str]:
+    """The largest available standard deviation of current - baseline, and its source."""
+    found = {
+        "seeds": _sd_diff(b.get("std"), b.get("n", 1), c.get("std"), c.get("n", 1)),
+        "runs": _sd_diff(b.get("run_spread"), b.get("runs", 1),
+                         c.get("run_spread"), c.get("runs", 1)),
+    }
     hb, hc = b.get("ci_half"), c.get("ci_half")
-    boot = None
-    if hb is not None or hc is not None:
+    if paired is not None:
+        found["paired bootstrap"] = paired / Z95
+    elif hb is not None or hc is not None:
         hb, hc = (hc if hb is None else hb), (hb if hc is None else hc)
-        boot = math.hypot(hb, hc) / Z95
-    found = [s for s in (seeds, runs, boot) if s is not None]
-    return max(found) if found else None
+        found["bootstrap"] = math.hypot(hb, hc) / Z95
+    found = {k: v for k, v in found.items() if v is not None}
+    if not found:
+        return None, ""
+    source = max(found, key=found.__getitem__)
+    return found[source], source
+
+
+def paired_half(b: Mapping[str, Any], c: Mapping[str, Any], metric: str) -> float | None:
+    """Paired-bootstrap half-width of the primary metric when both sides kept predictions
+    on the same examples (same labels in the same order)."""
+    from bench.compare.bootstrap import paired_half_width
+
+    bp, cp = b.get("predictions") or {}, c.get("predictions") or {}
+    if metric != b.get("primary") or not bp or not cp or bp.get("labels") != cp.get("labels"):
+        return None
+    return paired_half_width(list(bp["seeds"].values()), list(cp["seeds"].values()),
+                             bp["labels"], metric)
 
 
 def classify_metric(cid: str, cell: Mapping[str, Any], name: str, b: Mapping[str, Any],
-                    c: Mapping[str, Any], settings: Settings) -> Change:
-    """Compare one metric present on both sides."""
+                    c: Mapping[str, Any], settings: Settings, paired: float | None = None,
+                    ) -> Change:
+    """Compare one metric present on both sides (`paired`: see `paired_half`)."""
     family, direction = b["family"], b["direction"]
     delta = c["mean"] - b["mean"]
     tol = settings.tolerance_for(family, name)
     tol_abs = tol if family == "quality" else tol * abs(b["mean"])
-    sigma = noise_sigma(b, c)
+    sigma, source = noise_sigma(b, c, paired)
     noise = settings.noise_k * sigma if sigma is not None else 0.0
     gain = delta if direction == "higher" else -delta
     bar = max(tol_abs, noise)
@@ -108,14 +147,14 @@ def classify_metric(cid: str, cell: Mapping[str, Any], name: str, b: Mapping[str
     note = f"beyond tolerance but within noise ({settings.noise_k:g} sigma)" if within_noise else ""
     gated = family in settings.fail_on
     return Change(cid, cell, status, family, name, direction, b, c, delta,
-                  delta / abs(b["mean"]) if b["mean"] else None, tol_abs, noise, gated,
-                  gated and status == "regressed", note)
+                  delta / abs(b["mean"]) if b["mean"] else None, tol_abs, noise, source,
+                  gated, gated and status == "regressed", note)
 
 
 def _cell_changes(cid: str, b: Mapping[str, Any] | None, c: Mapping[str, Any] | None,
                   settings: Settings) -> list[Change]:
     """The changes of one cell id found on either side."""
-    cell = {k: v for k, v in (c or b or {}).items() if k not in ("metrics", "reason")}
+    cell = {k: v for k, v in (c or b or {}).items() if k not in ("metrics", "reason", "predictions")}
     bm, cm = (b or {}).get("metrics") or {}, (c or {}).get("metrics") or {}
     if bm and not cm:
         why = "not in the current run" if c is None else f"no result now ({c.get('reason')})"
@@ -130,7 +169,8 @@ def _cell_changes(cid: str, b: Mapping[str, Any] | None, c: Mapping[str, Any] | 
     out = []
     for name in dict.fromkeys([*bm, *cm]):
         if name in bm and name in cm:
-            out.append(classify_metric(cid, cell, name, bm[name], cm[name], settings))
+            paired = paired_half(b, c, name)
+            out.append(classify_metric(cid, cell, name, bm[name], cm[name], settings, paired))
         else:
             summary = bm.get(name) or cm[name]
             status = "missing" if name in bm else "new"

@@ -53,12 +53,13 @@ def fmt_bar(ch: Change) -> str:
     """The tolerance and the noise the change was held against, in the change's units."""
     if ch.tolerance is None:
         return "-"
+    src = f" ({ch.noise_from})" if ch.noise_from and ch.noise else ""
     if ch.family == "quality":
-        return f"{ch.tolerance:.4f} / {ch.noise or 0:.4f}"
+        return f"{ch.tolerance:.4f} / {ch.noise or 0:.4f}{src}"
     base = abs((ch.baseline or {}).get("mean") or 0)
     if not base:
         return "-"
-    return f"{ch.tolerance / base:.1%} / {(ch.noise or 0) / base:.1%}"
+    return f"{ch.tolerance / base:.1%} / {(ch.noise or 0) / base:.1%}{src}"
 
 
 def fmt_method(cell: Mapping[str, Any]) -> str:
@@ -131,7 +132,8 @@ def change_dict(ch: Change) -> dict[str, Any]:
             "status": ch.status, "fails": ch.fails, "gated": ch.gated, "family": ch.family,
             "metric": ch.metric, "direction": ch.direction, "baseline": ch.baseline,
             "current": ch.current, "delta": ch.delta, "relative": ch.relative,
-            "tolerance": ch.tolerance, "noise": ch.noise, "note": ch.note}
+            "tolerance": ch.tolerance, "noise": ch.noise, "noise_from": ch.noise_from or None,
+            "note": ch.note}
 
 
 def to_json(cmp: Comparison) -> dict[str, Any]:

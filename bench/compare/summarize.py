@@ -125,9 +125,27 @@ def _bootstrap(record: Mapping[str, Any], primary: str, resamples: int) -> float
                       resamples=resamples, seed=int(record.get("seed") or 0))
 
 
+def _predictions(entry: Mapping[str, Any]) -> dict[str, Any] | None:
+    """{"labels": [...], "seeds": {seed: preds}} of one run's cell, for the paired bootstrap.
+
+    None when no final record kept predictions or the seeds were scored on different
+    examples (then only unpaired half-widths are possible).
+    """
+    labels, rows = None, {}
+    for seed, rec in sorted(entry["seeds"].items(), key=lambda kv: str(kv[0])):
+        pred = rec.get("predictions") or {}
+        if not pred.get("preds") or pred.get("labels") is None:
+            continue
+        if labels is not None and pred["labels"] != labels:
+            return None
+        labels, rows[str(seed)] = pred["labels"], pred["preds"]
+    return {"labels": labels, "seeds": rows} if rows else None
+
+
 def summarize_cells(runs: list[list[Mapping[str, Any]]], *, resamples: int = 1000,
                     ) -> dict[str, dict[str, Any]]:
-    """cell id -> {cell description…, "primary", "metrics": {name: summary}, "reason"}."""
+    """cell id -> {cell description…, "primary", "predictions", "metrics": {name: summary},
+    "reason"}; "predictions" are the last run's (see `_predictions`)."""
     per_run = [final_by_cell(records) for records in runs]
     out: dict[str, dict[str, Any]] = {}
     for cid in dict.fromkeys(c for run in per_run for c in run):
@@ -146,7 +164,9 @@ def summarize_cells(runs: list[list[Mapping[str, Any]]], *, resamples: int = 100
             for name, vals in run_values.items():
                 values.setdefault(name, []).append(vals)
         reasons = [r for e in entries for r in e["reasons"]]
+        preds = [p for p in map(_predictions, entries) if p]
         out[cid] = {**{k: cell.get(k) for k in CELL_FIELDS}, "primary": primary,
+                    "predictions": preds[-1] if preds else None,
                     "metrics": {name: summarize_metric(name, primary, vals, ci if name == primary else [])
                                 for name, vals in values.items()},
                     "reason": None if values else (reasons[-1] if reasons else "no final result")}
