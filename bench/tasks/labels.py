@@ -81,11 +81,11 @@ def class_ids(task: Task, table: Table) -> list[int]:
     if bad:
         how = ("" if not ids_allowed
                else f" or integer ids 0..{len(task.labels) - 1}")
-        origin = " (inferred from the train file)" if task.infer_labels else ""
+        origin = "labels inferred from the train file" if task.infer_labels else "declared labels"
         raise DataError(
             f"{table.source}: column {task.label!r} has {len(bad)} value(s) outside the "
-            f"declared labels {list(task.labels)}{origin}: {_show(bad, table.unit)}; fix: "
-            f"use label names{how}, or add the missing classes to `labels = [...]`")
+            f"{origin} {list(task.labels)}: {_show(bad, table.unit)}; fix: "
+            f"use label names{how}, or list every class in `labels = [...]`")
     return out
 
 
