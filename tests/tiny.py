@@ -33,23 +33,24 @@ def minilm_tokenizer() -> Any:
     return AutoTokenizer.from_pretrained(minilm_dir())
 
 
-def bert_config(num_labels: int = 2) -> Any:
-    """A 2-layer, 32-wide BERT config (4 heads, 64-wide feed-forward)."""
+def bert_config(num_labels: int = 2, hidden: int = HIDDEN) -> Any:
+    """A 2-layer, 32-wide BERT config (4 heads, feed-forward twice as wide)."""
     from transformers import BertConfig
 
-    cfg = BertConfig(vocab_size=VOCAB, hidden_size=HIDDEN, num_hidden_layers=2,
-                     num_attention_heads=4, intermediate_size=64, max_position_embeddings=128,
+    cfg = BertConfig(vocab_size=VOCAB, hidden_size=hidden, num_hidden_layers=2,
+                     num_attention_heads=4, intermediate_size=2 * hidden,
+                     max_position_embeddings=128,
                      pad_token_id=0, num_labels=num_labels)
     if num_labels == 1:
         cfg.problem_type = "regression"
     return cfg
 
 
-def llama_config(num_labels: int | None = None) -> Any:
+def llama_config(num_labels: int | None = None, hidden: int = HIDDEN) -> Any:
     """A 2-layer, 32-wide Llama config (4 query heads, 2 key/value heads)."""
     from transformers import LlamaConfig
 
-    cfg = LlamaConfig(vocab_size=VOCAB, hidden_size=HIDDEN, intermediate_size=64,
+    cfg = LlamaConfig(vocab_size=VOCAB, hidden_size=hidden, intermediate_size=2 * hidden,
                       num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
                       max_position_embeddings=128, pad_token_id=0, bos_token_id=101,
                       eos_token_id=102, tie_word_embeddings=False)
@@ -60,24 +61,24 @@ def llama_config(num_labels: int | None = None) -> Any:
     return cfg
 
 
-def tiny_bert(num_labels: int = 2, seed: int = 0) -> Any:
+def tiny_bert(num_labels: int = 2, seed: int = 0, hidden: int = HIDDEN) -> Any:
     """A random BertForSequenceClassification (about 1M parameters, mostly embeddings)."""
     import torch
     from transformers import BertForSequenceClassification
 
     torch.manual_seed(seed)
-    return BertForSequenceClassification(bert_config(num_labels)).eval()
+    return BertForSequenceClassification(bert_config(num_labels, hidden)).eval()
 
 
-def tiny_llama(num_labels: int | None = None, seed: int = 0) -> Any:
+def tiny_llama(num_labels: int | None = None, seed: int = 0, hidden: int = HIDDEN) -> Any:
     """A random LlamaForCausalLM, or LlamaForSequenceClassification when `num_labels`."""
     import torch
     from transformers import LlamaForCausalLM, LlamaForSequenceClassification
 
     torch.manual_seed(seed)
     if num_labels is None:
-        return LlamaForCausalLM(llama_config()).eval()
-    return LlamaForSequenceClassification(llama_config(num_labels)).eval()
+        return LlamaForCausalLM(llama_config(None, hidden)).eval()
+    return LlamaForSequenceClassification(llama_config(num_labels, hidden)).eval()
 
 
 def save_tiny(path: str | Path, model: Any) -> str:

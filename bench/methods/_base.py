@@ -38,11 +38,16 @@ class Applied:
 
     model: forward(**batch) returns an output with `.loss` (when labels are given) and
         `.logits`; only the method's parameters (and the task head) require grad.
-    on_step: called with the step number after every optimizer step (AdaLoRA's budget).
+    on_step: called with the step number after every optimizer step, before the
+        gradients are zeroed (AdaLoRA's budget reads them).
     save: writes what must be stored to reproduce the fine-tuned model into a folder
         (adapter weights for PEFT methods, the full state dict for `full`); its total size
         is the record's `stored_bytes`.
-    head_names: names of the task-head modules (counted apart from method parameters).
+    load: reads a folder written by `save` back into this (freshly applied) model, so
+        base model + method + saved folder reproduces the fine-tuned model.
+    head_names: names of the task-head modules (counted apart from method parameters);
+        a parameter belongs to the head when one of the dotted components of its name is
+        one of these (e.g. "classifier", "pooler", "score").
     """
 
     model: Any
@@ -50,6 +55,7 @@ class Applied:
     on_step: Callable[[int], None] | None = None
     head_names: tuple[str, ...] = ()
     extras: dict[str, Any] = field(default_factory=dict)
+    load: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -64,15 +70,22 @@ class MethodInfo:
     quantization: str | None  # "nf4" / "int8": the base is loaded quantised
     options: dict[str, Any]  # option name -> default
     summary: str  # first line of the module docstring
+    identity: bool = False  # the applied model computes exactly the base model at init
 
 
 def method(*, family: str, paper: str = "", kinds: tuple[str, ...] = ("seq_cls", "causal_lm"),
-           lr: tuple[float, float] = (1e-4, 3e-3), quantization: str | None = None):
-    """Decorate a method's `apply` function with its metadata (read by `info`)."""
+           lr: tuple[float, float] = (1e-4, 3e-3), quantization: str | None = None,
+           identity: bool = False):
+    """Decorate a method's `apply` function with its metadata (read by `info`).
+
+    identity: the method promises that the model computes exactly what the base model
+    computes until the first optimizer step (zero-initialised updates); the contract tests
+    hold it to that.
+    """
 
     def wrap(fn: Callable[..., Applied]) -> Callable[..., Applied]:
         fn.__bench_method__ = dict(family=family, paper=paper, kinds=kinds, lr=lr,
-                                   quantization=quantization)
+                                   quantization=quantization, identity=identity)
         return fn
 
     return wrap
