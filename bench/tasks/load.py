@@ -39,11 +39,13 @@ class Examples:
         return len(self.labels)
 
 
-def data_root(data_dir: str | None, base_dir: str = ".") -> str | None:
-    """The local data folder: `data_dir` (relative to `base_dir`), else $BENCH_DATA_DIR."""
-    if data_dir:
-        return os.path.join(base_dir, os.path.expanduser(data_dir))
-    return os.environ.get("BENCH_DATA_DIR") or None
+def data_root(data_dir: str | None) -> str | None:
+    """The local data folder: `data_dir`, else $BENCH_DATA_DIR.
+
+    Taken as given (absolute, or relative to the working directory like the environment
+    variable): bench.suite already resolves a suite's `data_dir` against the suite's folder.
+    """
+    return os.path.expanduser(data_dir or os.environ.get("BENCH_DATA_DIR") or "") or None
 
 
 def has_split(task: Task, split: str) -> bool:
@@ -59,7 +61,7 @@ def locate(task: Task, split: str, *, data_dir: str | None = None,
             return None, []
         path = os.path.join(base_dir, os.path.expanduser(task.files[split]))
         return path, [path]
-    root = data_root(data_dir, base_dir)
+    root = data_root(data_dir)
     if not root or not task.folder or split not in task.splits:
         return None, []
     stem = task.splits[split]
