@@ -67,6 +67,7 @@ def execute(suite, cells, run_dir: str, *, storage_url: str | None = None,
     from bench.trial import data_dir_for
     from bench.work import RunContext, final_cell, tune_cell
 
+    quiet_libraries()
     storage = tune.make_storage(storage_url, run_dir)
     recorder = Recorder(run_dir, worker=tune.WORKER.replace(":", "-") if worker else None)
     ctx = RunContext(suite=suite, run_id=os.path.basename(os.path.abspath(run_dir)),
@@ -92,6 +93,23 @@ def execute(suite, cells, run_dir: str, *, storage_url: str | None = None,
     export_parquet(run_dir)
     ctx.progress.summary(run_dir)
     return 1 if ctx.errors else 0
+
+
+def quiet_libraries() -> None:
+    """Silence per-trial chatter (Optuna study notices, weight-loading bars, warnings)."""
+    import logging
+    import warnings
+
+    import optuna
+    import transformers
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    logging.getLogger("accelerate").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*TypedStorage.*")
 
 
 def restore_records(ctx, cells) -> None:

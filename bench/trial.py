@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from bench.defaults import DATA_DIR_ENV, MONITOR_HZ, PER_METHOD_TRAIN_KEYS
@@ -28,6 +28,7 @@ class CellCache:
     load_s: float
     data_dir: str | None
     base_dir: str
+    counts: dict = field(default_factory=dict)  # method options -> parameter accounting
 
 
 def data_dir_for(suite_data_dir: str | None) -> str | None:
@@ -35,20 +36,22 @@ def data_dir_for(suite_data_dir: str | None) -> str | None:
     return os.environ.get(DATA_DIR_ENV) or suite_data_dir
 
 
-def _load_model(cell: Cell, seed: int):
+def _load_model(cell: Cell, seed: int, num_labels: int):
     from bench.models import load
 
-    return load(cell.model.ref, kind=cell.model.kind, num_labels=cell.task.num_labels,
+    return load(cell.model.ref, kind=cell.model.kind, num_labels=num_labels,
                 dtype=cell.model.dtype, quantization=cell.quantization, seed=seed,
                 revision=cell.model.revision)
 
 
 def load_cell(cell: Cell, *, data_dir: str | None, base_dir: str, seed: int) -> CellCache:
     """Load the base model and tokenise the task once for all trials of `cell`."""
+    from bench.tasks.load import resolve_labels
     from bench.tasks.prepare import prepare
 
     t0 = time.perf_counter()
-    model, tokenizer = _load_model(cell, seed)
+    task = resolve_labels(cell.task, data_dir=data_dir, base_dir=base_dir)  # inline: infer
+    model, tokenizer = _load_model(cell, seed, task.num_labels)
     spec = cell.train
     prepared = prepare(cell.task, tokenizer, max_length=spec.max_length, data_dir=data_dir,
                        base_dir=base_dir, max_train_samples=spec.max_train_samples,
@@ -63,7 +66,7 @@ def load_cell(cell: Cell, *, data_dir: str | None, base_dir: str, seed: int) -> 
 def fresh_model(cache: CellCache, seed: int):
     """A pristine base model whose new task head is initialised from `seed`."""
     if cache.base is None:
-        return _load_model(cache.cell, seed)[0]
+        return _load_model(cache.cell, seed, cache.prepared.num_labels)[0]
     import torch
     from transformers import set_seed
 
@@ -83,7 +86,7 @@ def split_params(params: dict[str, Any]) -> tuple[dict, dict]:
 
 
 def execute(cache: CellCache, params: dict[str, Any], *, seed: int, split: str,
-            on_eval: Callable[[int, dict], None] | None = None,
+            on_eval: Callable[[int, dict], None] | None = None, metric: str | None = None,
             monitor_hz: float = MONITOR_HZ) -> dict[str, Any]:
     """Train once with `params` and evaluate on `split`; return the measured record fields.
 
@@ -94,7 +97,7 @@ def execute(cache: CellCache, params: dict[str, Any], *, seed: int, split: str,
     from bench.methods import METHODS
     from bench.methods._base import Context
     from bench.monitor import Monitor
-    from bench.train import evaluate, fit, make_evaluate_fn
+    from bench.train import evaluate, fit
 
     cell, data = cache.cell, cache.prepared
     train_over, opt_over = split_params(params)
@@ -105,20 +108,42 @@ def execute(cache: CellCache, params: dict[str, Any], *, seed: int, split: str,
         steps = _total_steps(len(data.train), spec)
         applied = METHODS[cell.method](model, Context(kind=cell.model.kind, total_steps=steps,
                                                       seed=seed), **cell.options, **opt_over)
-        counts = count(applied).as_dict()
+        # Counting saves the method's weights to measure stored bytes: once per options.
+        key = repr(sorted(opt_over.items()))
+        if key not in cache.counts:
+            cache.counts[key] = count(applied).as_dict()
+        counts = cache.counts[key]
         load_s = time.perf_counter() - t0
-        eval_fn = make_evaluate_fn(cell.task, data.collate, spec.eval_batch_size)
+        # Tuning evaluates on validation at the eval points (the last one is the trial's
+        # result); a final run trains without looking at validation and is scored once on
+        # the held-out split.
+        tuning = split == "validation"
+        eval_fn = _evaluate_with_loss(cell.task, data, spec) if tuning else None
         result = fit(applied, data.train, data.validation, spec, collate=data.collate,
-                     evaluate_fn=eval_fn, on_eval=on_eval, seed=seed)
-        final = evaluate(applied.model, getattr(data, split), collate=data.collate,
-                         batch_size=spec.eval_batch_size, task=cell.task)
+                     evaluate_fn=eval_fn, on_eval=on_eval, seed=seed, metric=metric)
+        final = None if tuning else evaluate(
+            applied.model, getattr(data, split), collate=data.collate,
+            batch_size=spec.eval_batch_size, task=cell.task)
     meter = _meter(mon.stats(), result, final, load_s, counts, spec)
-    metrics = dict(final.metrics) | {"loss": final.loss}
+    metrics = dict(result.final_metrics) if final is None else (
+        dict(final.metrics) | {"loss": final.loss})
     out = {"metrics": metrics, "counts": counts, "meter": meter,
            "history": [{"step": h["step"], "value": h.get("value")} for h in result.history]}
-    if split == "test":
+    if final is not None:
         out["predictions"] = {"preds": list(final.preds), "labels": list(final.labels)}
     return out
+
+
+def _evaluate_with_loss(task, data, spec):
+    """fit's evaluate_fn: the task's metrics plus the mean validation loss."""
+    from bench.train import evaluate
+
+    def evaluate_fn(model, examples):
+        ev = evaluate(model, examples, collate=data.collate, batch_size=spec.eval_batch_size,
+                      task=task)
+        return dict(ev.metrics) | {"loss": ev.loss}
+
+    return evaluate_fn
 
 
 def _total_steps(n_train: int, spec) -> int:
@@ -136,7 +161,7 @@ def _meter(stats: dict, result, final, load_s: float, counts: dict, spec) -> dic
     train_s = max(result.train_s, 1e-9)
     meter = dict(stats) | {
         "wall_load_s": load_s, "wall_train_s": result.train_s,
-        "wall_eval_s": result.eval_s + final.seconds, "train_steps": result.steps,
+        "wall_eval_s": result.eval_s + (final.seconds if final else 0.0), "train_steps": result.steps,
         "train_samples": result.train_samples, "train_tokens": result.train_tokens,
         "samples_per_s": result.train_samples / train_s,
         "tokens_per_s": result.train_tokens / train_s,

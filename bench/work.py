@@ -87,7 +87,7 @@ def run_one(ctx: RunContext, cell: Cell, study, trial, *, phase: str, seed: int,
 
     try:
         cache = _cache(ctx, cell)
-        fields = _execute(cache, params, seed, split, on_eval, ctx)
+        fields = _execute(cache, params, seed, split, on_eval, metric)
         rec = _record(ctx, cell, phase=phase, trial=trial.number if phase == "tune" else
                       params.get("_trial"), seed=seed, params=_public(params),
                       status="complete", started=started, fields=fields)
@@ -112,10 +112,11 @@ def run_one(ctx: RunContext, cell: Cell, study, trial, *, phase: str, seed: int,
     return rec
 
 
-def _execute(cache, params, seed, split, on_eval, ctx) -> dict:
+def _execute(cache, params, seed, split, on_eval, metric) -> dict:
     from bench.trial import execute
 
-    return execute(cache, _public(params), seed=seed, split=split, on_eval=on_eval)
+    return execute(cache, _public(params), seed=seed, split=split, on_eval=on_eval,
+                   metric=metric)
 
 
 def _public(params: dict) -> dict:
