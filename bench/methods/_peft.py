@@ -90,12 +90,36 @@ def save_adapter(peft_model: Any, folder: str) -> None:
 
 
 def load_adapter(peft_model: Any, folder: str) -> None:
-    """Load a folder written by `save_adapter` into a model with the same method applied."""
+    """Load a folder written by `save_adapter` into a model with the same method applied.
+
+    Prompt methods store the prompt encoder's *output* (peft's format: the re-parameterising
+    MLP/LSTM of P-tuning or projected prefix tuning is not needed after training), so the
+    loaded model switches to using those stored embeddings as they are (peft's inference mode).
+    """
     from peft.utils import load_peft_weights, set_peft_model_state_dict
 
     if not os.path.isdir(folder):
         raise ModelError(f"adapter folder {folder!r} does not exist")
-    result = set_peft_model_state_dict(peft_model, load_peft_weights(folder, device="cpu"))
-    if result.unexpected_keys:
-        raise ModelError(f"{folder}: holds weights this model lacks: "
-                         f"{result.unexpected_keys[:3]} (saved from another model or method?)")
+    weights = load_peft_weights(folder, device="cpu")
+    config = peft_model.active_peft_config
+    if config.is_prompt_learning:
+        _fit_prompt_embedding(peft_model, weights["prompt_embeddings"])
+    result = set_peft_model_state_dict(peft_model, weights)
+    # peft loads a prompt method's "prompt_embeddings" into the prompt encoder itself
+    unexpected = [k for k in result.unexpected_keys if k != "prompt_embeddings"]
+    if unexpected:
+        raise ModelError(f"{folder}: holds weights this model lacks: {unexpected[:3]} "
+                         "(saved from another model or method?)")
+    if config.is_prompt_learning:
+        config.inference_mode = True  # use the stored embeddings, not the encoder over them
+
+
+def _fit_prompt_embedding(peft_model: Any, saved: Any) -> None:
+    """Give the prompt encoder an embedding of the saved shape (projected prefixes are wider)."""
+    import torch
+
+    encoder = peft_model.prompt_encoder[peft_model.active_adapter]
+    if tuple(encoder.embedding.weight.shape) != tuple(saved.shape):
+        old = encoder.embedding.weight
+        encoder.embedding = torch.nn.Embedding(*saved.shape, device=old.device, dtype=old.dtype)
+        encoder.embedding.weight.requires_grad_(old.requires_grad)
