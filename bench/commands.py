@@ -38,9 +38,12 @@ def _method_rows() -> list[dict]:
 
 
 def _task_rows() -> list[dict]:
+    import os
+
+    from bench.defaults import DATA_DIR_ENV
     from bench.tasks.listing import rows
 
-    return rows()
+    return rows(data_dir=os.environ.get(DATA_DIR_ENV))
 
 
 def ls(args) -> int:
@@ -53,7 +56,8 @@ def ls(args) -> int:
     from rich.table import Table
 
     table = Table(title=f"bench {args.what}")
-    cols = ["name", "family", "paper", "options"] if args.what == "methods" else list(rows[0])
+    cols = (["name", "family", "paper", "lr", "options"] if args.what == "methods"
+            else ["name", "kind", "metrics", "primary", "train", "test", "source"])
     for col in cols:
         table.add_column(col, overflow="fold")
     for row in rows:
