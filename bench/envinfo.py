@@ -1,8 +1,9 @@
-"""The environment stamp of a record (`env`): code version, package versions, hardware.
+"""The machine and code a run is on: the record's `env` stamp and GPU discovery via NVML.
 
 `environment()` is called once per trial and cached per process: the first call runs git
 twice and reads /proc (tens of milliseconds), later calls return a copy of the cached dict.
-Package versions come from installed metadata, so nothing heavy is imported.
+Package versions come from installed metadata, so nothing heavy is imported. `nvml()` and
+`nvml_handle()` find GPUs for this stamp and for `bench.monitor`.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 import platform
 import socket
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -103,8 +105,6 @@ def _cpu_model() -> str | None:
 
 def _gpus() -> list[dict[str, Any]]:
     """GPUs NVML sees (every device on the machine, not only CUDA_VISIBLE_DEVICES)."""
-    from bench.monitor import nvml
-
     nv = nvml()
     if nv is None:
         return []
@@ -112,9 +112,97 @@ def _gpus() -> list[dict[str, Any]]:
     try:
         for i in range(nv.nvmlDeviceGetCount()):
             h = nv.nvmlDeviceGetHandleByIndex(i)
-            name = nv.nvmlDeviceGetName(h)
-            gpus.append({"name": name.decode() if isinstance(name, bytes) else str(name),
+            gpus.append({"name": text(nv.nvmlDeviceGetName(h)),
                          "memory_bytes": int(nv.nvmlDeviceGetMemoryInfo(h).total)})
     except Exception:  # a lost GPU or a driver error: report what was read so far
         pass
     return gpus
+
+
+def text(value: Any) -> str:
+    """A name NVML returned: bytes from older nvidia-ml-py, str from newer."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+# -- NVML: GPU discovery shared with bench.monitor ----------------------------------------
+_NVML: dict[str, Any] = {}  # {"mod": pynvml | None} once nvml() has run in this process
+
+
+def nvml() -> Any | None:
+    """The initialised `pynvml` module (from nvidia-ml-py), or None where NVML cannot run.
+
+    Initialised once per process and never shut down: init costs tens of milliseconds and
+    trials come one after another, so each Monitor reuses it.
+    """
+    if "mod" not in _NVML:
+        _NVML["mod"] = _init_nvml()
+    return _NVML["mod"]
+
+
+def reset_nvml() -> None:
+    """Forget the cached NVML state (tests swap in fakes; a forked child may re-init)."""
+    _NVML.clear()
+
+
+def _init_nvml() -> Any | None:
+    try:
+        import warnings
+
+        with warnings.catch_warnings():  # the deprecated `pynvml` shim package warns
+            warnings.simplefilter("ignore")
+            import pynvml
+        pynvml.nvmlInit()
+        return pynvml
+    except Exception:  # no library, no driver, no permission: the GPU fields stay null
+        return None
+
+
+def torch_cuda() -> Any | None:
+    """torch.cuda if torch is already imported and sees a device; we never import torch."""
+    torch = sys.modules.get("torch")
+    try:
+        return torch.cuda if torch is not None and torch.cuda.is_available() else None
+    except Exception:
+        return None
+
+
+def nvml_handle(nv: Any, cuda_index: int) -> Any | None:
+    """The NVML handle of CUDA device `cuda_index` as this process numbers it.
+
+    CUDA numbers devices after CUDA_VISIBLE_DEVICES (indices or UUIDs) while NVML numbers
+    all of them, so map through the PCI bus id when torch already holds a CUDA context, else
+    through CUDA_VISIBLE_DEVICES.
+    """
+    cuda = torch_cuda()
+    try:
+        if cuda is not None and cuda.is_initialized():
+            p = cuda.get_device_properties(cuda_index)
+            bus = f"{p.pci_domain_id:08x}:{p.pci_bus_id:02x}:{p.pci_device_id:02x}.0"
+            return nv.nvmlDeviceGetHandleByPciBusId(bus)
+    except Exception:
+        pass  # older torch without pci ids: fall through to the environment mapping
+    try:
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        if visible is None:
+            return nv.nvmlDeviceGetHandleByIndex(cuda_index)
+        entries = [e.strip() for e in visible.split(",") if e.strip()]
+        if cuda_index >= len(entries):
+            return None
+        entry = entries[cuda_index]
+        if entry.isdigit():
+            return nv.nvmlDeviceGetHandleByIndex(int(entry))
+        return nv.nvmlDeviceGetHandleByUUID(entry)
+    except Exception:
+        return None
+
+
+def default_devices() -> list[int]:
+    """Device 0 (or torch's current device) when this process can see a GPU, else none."""
+    cuda = torch_cuda()
+    if cuda is not None:
+        try:
+            return [cuda.current_device() if cuda.is_initialized() else 0]
+        except Exception:
+            return [0]
+    nv = nvml()
+    return [0] if nv is not None and nvml_handle(nv, 0) is not None else []

@@ -18,99 +18,15 @@ import threading
 import time
 from typing import Any, Sequence
 
-_NVML: dict[str, Any] = {}  # {"mod": pynvml | None} once nvml() has run in this process
-
-
-def nvml() -> Any | None:
-    """The initialised `pynvml` module (from nvidia-ml-py), or None where NVML cannot run.
-
-    Initialised once per process and never shut down: init costs tens of milliseconds and
-    trials come one after another, so each Monitor reuses it.
-    """
-    if "mod" not in _NVML:
-        _NVML["mod"] = _init_nvml()
-    return _NVML["mod"]
-
-
-def reset_nvml() -> None:
-    """Forget the cached NVML state (tests swap in fakes; a forked child may re-init)."""
-    _NVML.clear()
-
-
-def _init_nvml() -> Any | None:
-    try:
-        import warnings
-
-        with warnings.catch_warnings():  # the deprecated `pynvml` shim package warns
-            warnings.simplefilter("ignore")
-            import pynvml
-        pynvml.nvmlInit()
-        return pynvml
-    except Exception:  # no library, no driver, no permission: the GPU fields stay null
-        return None
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _torch_cuda() -> Any | None:
-    """torch.cuda if torch is already imported and sees a device; we never import torch."""
-    torch = sys.modules.get("torch")
-    try:
-        return torch.cuda if torch is not None and torch.cuda.is_available() else None
-    except Exception:
-        return None
-
-
-def nvml_handle(nv: Any, cuda_index: int) -> Any | None:
-    """The NVML handle of CUDA device `cuda_index` as this process numbers it.
-
-    CUDA numbers devices after CUDA_VISIBLE_DEVICES (indices or UUIDs) while NVML numbers
-    all of them, so map through the PCI bus id when torch already holds a CUDA context, else
-    through CUDA_VISIBLE_DEVICES.
-    """
-    cuda = _torch_cuda()
-    try:
-        if cuda is not None and cuda.is_initialized():
-            p = cuda.get_device_properties(cuda_index)
-            bus = f"{p.pci_domain_id:08x}:{p.pci_bus_id:02x}:{p.pci_device_id:02x}.0"
-            return nv.nvmlDeviceGetHandleByPciBusId(bus)
-    except Exception:
-        pass  # older torch without pci ids: fall through to the environment mapping
-    try:
-        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-        if visible is None:
-            return nv.nvmlDeviceGetHandleByIndex(cuda_index)
-        entries = [e.strip() for e in visible.split(",") if e.strip()]
-        if cuda_index >= len(entries):
-            return None
-        entry = entries[cuda_index]
-        if entry.isdigit():
-            return nv.nvmlDeviceGetHandleByIndex(int(entry))
-        return nv.nvmlDeviceGetHandleByUUID(entry)
-    except Exception:
-        return None
-
-
-def _default_devices() -> list[int]:
-    """Device 0 (or torch's current device) when this process can see a GPU, else none."""
-    cuda = _torch_cuda()
-    if cuda is not None:
-        try:
-            return [cuda.current_device() if cuda.is_initialized() else 0]
-        except Exception:
-            return [0]
-    nv = nvml()
-    return [0] if nv is not None and nvml_handle(nv, 0) is not None else []
-
+from bench import envinfo
+from bench.envinfo import nvml, nvml_handle
 
 class _Gpu:
     """One device's NVML readings over a trial; a reading that errors once is dropped."""
 
     def __init__(self, nv: Any, handle: Any, pid: int, t0: float):
         self.nv, self.h, self.pid = nv, handle, pid
-        self.name = self._try(lambda: _text(nv.nvmlDeviceGetName(handle)))
+        self.name = self._try(lambda: envinfo.text(nv.nvmlDeviceGetName(handle)))
         self.energy0 = self._try(lambda: nv.nvmlDeviceGetTotalEnergyConsumption(handle))
         self.energy_j: float | None = None
         self.proc_peak: int | None = None  # this pid's memory, when NVML lists it
@@ -159,10 +75,13 @@ class _Gpu:
         """Energy over the trial: the counter's delta, else the integrated power samples."""
         end = None if self.energy0 is None else self._try(
             lambda: self.nv.nvmlDeviceGetTotalEnergyConsumption(self.h))
+        integral = self.joules if self.power_ok and self.last_w is not None else None
         if end is not None and end >= self.energy0:
             self.energy_j = (end - self.energy0) / 1000.0  # millijoules
-        elif self.power_ok and self.last_w is not None:
-            self.energy_j = self.joules
+            if self.energy_j == 0 and integral:  # a window shorter than the counter's tick
+                self.energy_j = integral
+        else:
+            self.energy_j = integral
 
     @property
     def mem_peak(self) -> int | None:
@@ -186,7 +105,7 @@ class Monitor:
             raise ValueError(f"Monitor hz must be >= 0, got {hz!r}")
         self.hz = float(hz)
         if device_index is None:
-            self.devices = _default_devices()
+            self.devices = envinfo.default_devices()
         elif isinstance(device_index, int):
             self.devices = [device_index]
         else:
@@ -290,7 +209,7 @@ class Monitor:
         return gpus
 
     def _torch_reset(self) -> None:
-        cuda = _torch_cuda() if self.devices else None
+        cuda = envinfo.torch_cuda() if self.devices else None
         self._cuda = cuda
         if cuda is None:
             return

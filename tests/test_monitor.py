@@ -9,6 +9,7 @@ import types
 
 import pytest
 
+from bench import envinfo
 from bench import monitor as mon_mod
 from bench.flops import flop_params, mfu, peak_flops, train_flops
 from bench.monitor import Monitor
@@ -24,10 +25,10 @@ def fresh_nvml(monkeypatch, request):
     real-GPU test lets the monitor see torch's CUDA (the others fake or remove NVML)."""
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     if request.node.get_closest_marker("gpu") is None:
-        monkeypatch.setattr(mon_mod, "_torch_cuda", lambda: None)
-    mon_mod.reset_nvml()
+        monkeypatch.setattr(envinfo, "torch_cuda", lambda: None)
+    envinfo.reset_nvml()
     yield
-    mon_mod.reset_nvml()
+    envinfo.reset_nvml()
 
 
 def no_nvml(monkeypatch):
@@ -218,6 +219,14 @@ def test_fake_nvml_integrates_power_without_energy_counter(monkeypatch):
     assert s["power_mean_w"] == pytest.approx(s["energy_j"] / m.elapsed_s)
 
 
+def test_fake_nvml_counter_that_has_not_ticked_uses_the_power_integral(monkeypatch):
+    gpu = FakeGpu(energy_mj=(5_000, 5_000), power_mw=(100_000,))  # counter updates lag
+    monkeypatch.setitem(sys.modules, "pynvml", FakeNvml([gpu]))
+    with Monitor(hz=100, device_index=0) as m:
+        time.sleep(0.1)
+    assert 0 < m.stats()["energy_j"] <= 100 * m.elapsed_s
+
+
 def test_fake_nvml_falls_back_to_device_memory(monkeypatch):
     gpu = FakeGpu(procs=((),), used=(5 * GB, 7 * GB, 6 * GB))  # our pid never listed
     monkeypatch.setitem(sys.modules, "pynvml", FakeNvml([gpu]))
@@ -225,7 +234,7 @@ def test_fake_nvml_falls_back_to_device_memory(monkeypatch):
         pass
     assert m.stats()["nvml_peak_bytes"] == 7 * GB
 
-    mon_mod.reset_nvml()
+    envinfo.reset_nvml()
     gpu = FakeGpu(used=(4 * GB,))
     fake = FakeNvml([gpu])
     fake.nvmlDeviceGetComputeRunningProcesses = fake.fail  # e.g. no permission
@@ -255,13 +264,13 @@ def test_cuda_visible_devices_maps_to_nvml_indices(monkeypatch):
     fake.nvmlDeviceGetHandleByUUID = lambda uuid: gpus[int(uuid.rsplit("-", 1)[1])]
     monkeypatch.setitem(sys.modules, "pynvml", fake)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,1")
-    assert mon_mod.nvml_handle(fake, 0) is gpus[3]
-    assert mon_mod.nvml_handle(fake, 1) is gpus[1]
-    assert mon_mod.nvml_handle(fake, 2) is None
+    assert envinfo.nvml_handle(fake, 0) is gpus[3]
+    assert envinfo.nvml_handle(fake, 1) is gpus[1]
+    assert envinfo.nvml_handle(fake, 2) is None
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-abc-2")
-    assert mon_mod.nvml_handle(fake, 0) is gpus[2]
+    assert envinfo.nvml_handle(fake, 0) is gpus[2]
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    assert mon_mod.nvml_handle(fake, 0) is None
+    assert envinfo.nvml_handle(fake, 0) is None
     with Monitor(hz=0) as m:  # nothing visible: the default meters the CPU only
         pass
     assert m.stats()["device"] == "cpu"
@@ -279,9 +288,9 @@ def test_real_gpu_fields():
     with Monitor(hz=20, device_index=0) as m:
         x = torch.randn(16384, 16384, device="cuda")  # 1 GiB
         t = time.perf_counter()
-        while time.perf_counter() - t < 1.5:
+        while time.perf_counter() - t < 1.5:  # synchronised: launches must not queue up
             y = x @ x
-        torch.cuda.synchronize()
+            torch.cuda.synchronize()
         del x, y
     s = m.stats()
     print(s)
@@ -289,7 +298,7 @@ def test_real_gpu_fields():
     assert s["alloc_peak_bytes"] >= 2 * GB and s["reserved_peak_bytes"] >= s["alloc_peak_bytes"]
     assert s["nvml_peak_bytes"] >= 2 * GB
     assert s["gpu_util_mean"] > 10 and s["energy_j"] > 0 and s["power_mean_w"] > 30
-    assert s["samples_taken"] >= 20
+    assert s["samples_taken"] >= 20 and m.elapsed_s < 10
 
 
 # -- FLOPs and MFU -------------------------------------------------------------------------
