@@ -114,10 +114,15 @@ def test_vectorised_bootstrap_metrics_match_bench_metrics():
     for name in ("accuracy", "f1", "matthews_correlation"):
         got = VECTORISED[name][0](np.array([p]), np.array([y]))[0]
         assert got == pytest.approx(METRICS[name](p, y)), name
-    yf = [rng.random() for _ in range(60)]
-    pf = [v + rng.gauss(0, 0.3) for v in yf]
-    assert VECTORISED["pearson"][0](np.array([pf]), np.array([yf]))[0] == pytest.approx(
-        METRICS["pearson"](pf, yf))
+    y3 = [rng.randint(0, 2) for _ in range(60)]
+    p3 = [v if rng.random() < 0.6 else rng.randint(0, 1) for v in y3]  # class 2 rarely predicted
+    assert VECTORISED["f1_macro"][0](np.array([p3]), np.array([y3]))[0] == pytest.approx(
+        METRICS["f1_macro"](p3, y3))
+    yf = [round(rng.random(), 1) for _ in range(60)]  # rounded: ties for Spearman's ranks
+    pf = [round(v + rng.gauss(0, 0.3), 1) for v in yf]
+    for name in ("pearson", "spearmanr"):
+        got = VECTORISED[name][0](np.array([pf]), np.array([yf]))[0]
+        assert got == pytest.approx(METRICS[name](pf, yf)), name
     assert half_width([1, 1], [1, 1], "no_such_metric") is None
 
 
