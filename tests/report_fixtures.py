@@ -80,15 +80,16 @@ def make_records(tasks: Iterable[str] = ("sst2", "rte"),
     out = []
     for task in tasks:
         for method, (trainable, base) in methods.items():
-            for t in range(trials):
-                lr = 10 ** (-5 + 4 * t / max(trials - 1, 1))
+            lrs = [10 ** (-5 + 4 * t / max(trials - 1, 1)) for t in range(trials)]
+            for t, lr in enumerate(lrs):
                 out.append(record(task, method, "tune", trial=t, lr=lr, budget=trials,
                                   value=tune_objective(base, lr), trainable=trainable, **kw))
+            best = max(range(trials), key=lambda t: tune_objective(base, lrs[t]))
             for s in seeds:
                 acc = base + SEED_DELTA.get(s, 0.0)
-                out.append(record(task, method, "final", trial=1, seed=s, value=acc,
+                out.append(record(task, method, "final", trial=best, seed=s, value=acc,
                                   budget=trials, preds=predictions(acc), trainable=trainable,
-                                  lr=1e-3, **kw))
+                                  lr=lrs[best], **kw))
     return out
 
 

@@ -64,7 +64,7 @@ def test_pareto_figures_mark_the_frontier(data):
     assert "adapter" not in sst2.caption.split("better):")[1]  # dominated by lora
     full = next(s for s in sst2.series if s.name == "full")
     assert full.points[0].y == pytest.approx(90.0) and full.points[0].err == pytest.approx(1.0)
-    assert any("lr=0.001" in line for line in full.points[0].hover)
+    assert any("best config: lr=0.000215" in line for line in full.points[0].hover)
     avg = next(s for s in figs[0].series if s.name == "lora").points[0]
     assert avg.y == pytest.approx(90.5)
 
@@ -78,7 +78,8 @@ def test_cost_table_and_memory_plots_on_cpu(data):
     assert full[0] == "full" and full[table.columns.index("runs (trials + finals)")] == "14"
     keys = [f.key for f in blocks(section, Figure)]
     assert keys == ["memory-0", "memory-1", "time-0", "time-1"]
-    assert blocks(section, Figure)[0].x_label == "peak RSS (log)"
+    assert blocks(section, Figure)[0].x_label == "peak RSS (GiB, log)"
+    assert blocks(section, Figure)[0].series[0].points[0].x == pytest.approx(1 + 8 * 22.7e6 / 2**30)
 
 
 def test_cost_on_gpu_prefers_nvml_and_totals_energy():
@@ -93,7 +94,7 @@ def test_cost_on_gpu_prefers_nvml_and_totals_energy():
     assert row["GPU peak (NVML)"] == "3 GiB" and row["energy / run (J)"] == "100"
     assert row["total energy (J)"] == "300" and row["MFU"] == "0.3"
     assert row["total GPU-hours"] == "0.01"  # 3 runs × 12 s
-    assert blocks(section, Figure)[0].x_label == "GPU peak (NVML) (log)"
+    assert blocks(section, Figure)[0].x_label == "GPU peak (NVML) (GiB, log)"
 
 
 def test_fairness_counts_statuses_and_reasons():
@@ -154,7 +155,7 @@ def test_tuning_best_configs_importances_and_lr_plots(data):
     section = tuning_section(data)
     best, imp = blocks(section, Table)
     row = next(r for r in best.rows if r[:2] == ("sst2", "lora"))
-    assert row[3] == "lr=0.001" and row[4].startswith("0.8567 (accuracy, validation)")
+    assert row[2:5] == ("1", "lr=0.000215", "0.8567 (accuracy, validation)")
     assert imp.columns == ("task", "method", "trials", "lr")
     assert all(r[3] == "1" for r in imp.rows)  # one tuned parameter: trivially all of it
     figs = blocks(section, Figure)

@@ -45,7 +45,8 @@ class _Writer:
             body.append(f"<tr>{''.join(cells)}</tr>")
         cap = f'<p class="caption">{escape(t.caption)}</p>' if t.caption else ""
         title = f"<h3>{escape(t.title)}</h3>" if t.title else ""
-        return (f'{title}<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        thead = f"<thead><tr>{head}</tr></thead>" if any(t.columns) else ""
+        return (f'{title}<div class="scroll"><table>{thead}'
                 f"<tbody>{''.join(body)}</tbody></table></div>{cap}")
 
     def block(self, b: Block) -> str:

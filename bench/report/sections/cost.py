@@ -64,19 +64,21 @@ def memory_kind(fin: Any) -> tuple[str, str] | None:
     return None
 
 
-def _figures(data: ReportData, col: str, title: str, key: str,
-             form: Callable[[Any], str]) -> list[Figure]:
+def _figures(data: ReportData, col: str, title: str, key: str, form: Callable[[Any], str],
+             unit: tuple[str, float] = ("s", 1.0)) -> list[Figure]:
+    """Per task: metric vs `col` (shown in `unit`), Pareto frontier drawn."""
     figs = []
     for i, task in enumerate(data.tasks):
         rows = data.finals[data.finals["task"] == task]
         if rows.empty:
             continue
         scale = data.scale(task)
-        dots = [Dot(r["variant"], r[col], r["mean"] * scale,
+        dots = [Dot(r["variant"], r[col] / unit[1], r["mean"] * scale,
                     None if fmt.missing(r["std"]) else r["std"] * scale,
                     (*cell_hover(r, scale), f"{title}: {form(r[col])}"))
                 for _, r in rows.iterrows()]
-        figs.append(pareto_figure(f"{key}-{i}", f"{task}: metric vs {title}", f"{title} (log)",
+        figs.append(pareto_figure(f"{key}-{i}", f"{task}: metric vs {title}",
+                                  f"{title} ({unit[0]}, log)",
                                   metric_label(data, task), dots, data.colors,
                                   rows["direction"].iloc[0] == "max"))
     return figs
@@ -92,7 +94,7 @@ def cost_section(data: ReportData) -> Section | None:
         blocks.append(Text("No memory measure is present for every cell: no memory plot.",
                            "note"))
     else:
-        blocks += _figures(data, mem[0], mem[1], "memory", fmt.nbytes)
+        blocks += _figures(data, mem[0], mem[1], "memory", fmt.nbytes, ("GiB", 2**30))
     if data.finals["wall_train_s"].notna().any():
-        blocks += _figures(data, "wall_train_s", "train time per run (s)", "time", fmt.seconds)
+        blocks += _figures(data, "wall_train_s", "train time per run", "time", fmt.seconds)
     return Section("cost", "Cost", tuple(blocks))

@@ -29,11 +29,12 @@ def predictions(data: ReportData, cell_id: str) -> dict[int, tuple[list[Any], li
     return out
 
 
-def reference(cells: Any) -> Any:
-    """The `full` cell of a task (the first if several models), else its best cell."""
+def reference(cells: Any, model: str) -> Any:
+    """A task's `full` cell (of `model` if it has one, else the first), else its best cell."""
     full = cells[cells["method"] == "full"]
     if len(full):
-        return full.iloc[0]
+        same = full[full["model"] == model]
+        return (same if len(same) else full).iloc[0]
     sign = 1 if cells["direction"].iloc[0] == "max" else -1
     return cells.loc[(cells["mean"] * sign).idxmax()]
 
@@ -66,7 +67,7 @@ def _row(data: ReportData, a: Any, ref: Any) -> tuple[str, ...]:
     verdict = "within noise" if res.within_noise else ("better" if better else "worse")
     return (*head, str(res.n_seeds), str(res.n_examples), fmt.signed(res.diff, scale),
             f"[{fmt.signed(res.low, scale)}, {fmt.signed(res.high, scale)}]",
-            f"{res.p:.3g}", verdict)
+            f"{res.p:.2g}", verdict)
 
 
 def uncertainty_section(data: ReportData) -> Section | None:
@@ -79,14 +80,18 @@ def uncertainty_section(data: ReportData) -> Section | None:
         cells = fin[fin["task"] == task]
         if len(cells) < 2:
             continue
-        ref = reference(cells)
-        refs.append(f"{task}: {ref['variant']}")
         order = {v: i for i, v in enumerate(data.variants)}
+        used = []
         for _, a in cells.sort_values("variant", key=lambda s: s.map(order)).iterrows():
+            ref = reference(cells, a["model"])
+            used.append(ref["variant"])
             if a["cell_id"] != ref["cell_id"]:
                 rows.append(_row(data, a, ref))
+        refs.append(f"{task}: {', '.join(dict.fromkeys(used))}")
+    title = ("Uncertainty: differences to full fine-tuning" if (fin["method"] == "full").any()
+             else "Uncertainty: differences to the best method")
     if not rows:
-        return Section("uncertainty", "Uncertainty: differences to full fine-tuning",
+        return Section("uncertainty", title,
                        (Text("Fewer than two methods per task: nothing to compare.", "note"),))
     caption = (f"Paired bootstrap ({N_BOOT} resamples of the evaluation examples, paired by "
                "seed then example) of the seed-averaged difference in the primary metric; "
@@ -94,4 +99,4 @@ def uncertainty_section(data: ReportData) -> Section | None:
                "Reference per task — " + "; ".join(refs) + ".")
     table = Table("Difference to the reference", COLUMNS, tuple(rows), frozenset(), caption,
                   (False, False, False, True, True, True, True, True, False))
-    return Section("uncertainty", "Uncertainty: differences to full fine-tuning", (table,))
+    return Section("uncertainty", title, (table,))
