@@ -22,11 +22,11 @@ def _add_run(sub) -> None:
                    help="list the cells and the budget, train nothing")
     p.add_argument("--storage", help="Optuna storage URL shared by workers "
                    "(default: a journal file in the run folder)")
-    p.add_argument("--run-id", help="name of the run folder (default: the suite's last "
-                   "run if unfinished, else a new timestamp)")
+    p.add_argument("--run-id", help="name of the run folder (default: continue the "
+                   "suite's latest run, so a second invocation re-runs nothing)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue this run folder")
-    p.add_argument("--new", action="store_true", help="start a new run even if the last "
-                   "one is unfinished")
+    p.add_argument("--new", action="store_true", help="start a new run folder (nightly "
+                   "jobs: a fresh measurement each time)")
     p.add_argument("--worker", action="store_true", help="long-lived worker mode: claim "
                    "trials from the shared storage until the suite's budget is spent")
     p.add_argument("--baseline", metavar="FILE",

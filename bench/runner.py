@@ -21,6 +21,9 @@ def main(args) -> int:
 
     suite = suite_mod.load(args.suite)
     cells = grid.expand(suite)
+    if args.baseline and not os.path.isfile(args.baseline) and not os.path.isdir(
+            args.baseline):  # fail before hours of training, not after
+        raise UsageError(f"--baseline {args.baseline}: no such file",)
     if args.dry_run:
         from bench.plan import print_plan
 
@@ -143,4 +146,4 @@ def _compare(baseline: str, run_dir: str) -> int:
 
     comparison = compare_paths(baseline, run_dir)
     print(comparison.markdown())
-    return 1 if comparison.regressed else 0
+    return comparison.exit_code
