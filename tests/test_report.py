@@ -181,3 +181,13 @@ def test_duplicate_records_from_a_resumed_run_are_dropped():
     again = [dict(r) for r in recs if r["phase"] == "final"][:1]
     data = data_of(recs + again)
     assert data.dropped == 1 and int(data.finals["n"].iloc[0]) == 3
+
+
+def test_cells_without_parameter_counts_are_not_plotted():
+    from bench.report.sections import build_sections
+
+    recs = make_records(tasks=["sst2"], methods={"full": METHODS["full"]}, trials=2)
+    for r in recs:
+        r["counts"] = {}
+    section = next(s for s in build_sections(data_of(recs)) if s.id == "tradeoff")
+    assert not blocks(section, Figure)  # nothing to place on a log axis: no empty plot

@@ -78,8 +78,16 @@ def flatten(records: Sequence[dict[str, Any]]) -> tuple[Any, int]:
 
 
 def _variants(df: Any) -> Any:
-    """What a row of the paper table is: the cell label, prefixed by the model when several."""
-    variant = df["label"] if df["model"].nunique() <= 1 else df["model"] + " / " + df["label"]
+    """What a row of the paper table is: the cell label, with its options when one label
+    spans several option sets (a grid axis such as r = [4, 8]), prefixed by the model when
+    there are several models."""
+    from bench.report.fmt import params
+
+    several = df.groupby("label")["options"].transform("nunique") > 1
+    shown = df["options"].map(lambda o: params(json.loads(o)))
+    variant = df["label"].where(~several, df["label"] + " (" + shown + ")")
+    if df["model"].nunique() > 1:
+        variant = df["model"] + " / " + variant
     clash = df.assign(v=variant).groupby(["v", "task"])["cell_id"].transform("nunique") > 1
     return variant.where(~clash, variant + " [" + df["cell_id"].str[:7] + "]")
 

@@ -56,9 +56,11 @@ def seconds(value: Any) -> str:
 
 
 def number(value: Any, digits: int = 3) -> str:
-    """A plain number with `digits` significant digits."""
+    """A plain number with `digits` significant digits; 1000 and up as a compact count."""
     if missing(value):
         return MISSING
+    if abs(float(value)) >= 1000:
+        return count(value)
     return f"{float(value):.{digits}g}"
 
 

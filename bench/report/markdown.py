@@ -22,20 +22,25 @@ _MD_LINE_START = re.compile(r"^([#+=-])")  # headings and lists at the start of 
 _MD_ORDERED = re.compile(r"^(\d+)([.)])(?=\s|$)")  # "1." would start a numbered list
 
 
-def md(text: str) -> str:
-    """Plain text made inert in markdown: no HTML, no emphasis, no links, no table breaks."""
-    text = escape(str(text), quote=False).replace("\n", " ")
-    text = _MD_LINE_START.sub(r"\\\1", _MD_SPECIAL.sub(r"\\\1", text))
-    return _MD_ORDERED.sub(r"\1\\\2", text)
+def md(text: str, line_start: bool = True) -> str:
+    """Plain text made inert in markdown: no HTML, no emphasis, no links, no table breaks.
+
+    `line_start=False` for table cells, where "#", "+" or "1." cannot start a block.
+    """
+    text = _MD_SPECIAL.sub(r"\\\1", escape(str(text), quote=False).replace("\n", " "))
+    if line_start:
+        text = _MD_ORDERED.sub(r"\1\\\2", _MD_LINE_START.sub(r"\\\1", text))
+    return text
 
 
 def table(t: Table) -> str:
     num = t.numeric or (False,) * len(t.columns)
-    head = "| " + " | ".join(md(c) or " " for c in t.columns) + " |"
+    head = "| " + " | ".join(md(c, False) or " " for c in t.columns) + " |"
     rule = "|" + "|".join("---:" if n else "---" for n in num) + "|"
     rows = []
     for i, row in enumerate(t.rows):
-        cells = [f"**{md(v)}**" if (i, j) in t.bold else md(v) for j, v in enumerate(row)]
+        cells = [f"**{md(v, False)}**" if (i, j) in t.bold else md(v, False)
+                 for j, v in enumerate(row)]
         rows.append("| " + " | ".join(cells) + " |")
     out = [f"### {md(t.title)}", "", head, rule, *rows] if t.title else [head, rule, *rows]
     if t.caption:

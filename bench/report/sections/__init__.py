@@ -6,10 +6,11 @@ module here plus one entry in `SECTIONS`.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 from bench.report.aggregate import ReportData
-from bench.report.model import Section
+from bench.report.model import Figure, Section
 from bench.report.sections.cost import cost_section
 from bench.report.sections.fairness import fairness_section
 from bench.report.sections.header import header_section
@@ -31,5 +32,11 @@ SECTIONS: list[SectionFn] = [
 
 
 def build_sections(data: ReportData) -> list[Section]:
-    """Every section that has something to say, in `SECTIONS` order."""
-    return [s for s in (fn(data) for fn in SECTIONS) if s is not None]
+    """Every section that has something to say, in `SECTIONS` order, empty plots dropped."""
+    out = []
+    for fn in SECTIONS:
+        section = fn(data)
+        if section is not None:
+            blocks = tuple(b for b in section.blocks if not (isinstance(b, Figure) and b.empty))
+            out.append(replace(section, blocks=blocks))
+    return out

@@ -28,7 +28,7 @@ def tradeoff_section(data: ReportData) -> Section | None:
                         *_missing_note(data)))
     blocks: list[Block] = []
     avg = data.average
-    if len(avg):
+    if len(data.avg_tasks) > 1 and len(avg):  # with one task the average repeats its plot
         dots = [Dot(r["variant"], r["trainable"], r["mean"], r["std"],
                     (f"{r['variant']}: task average {fmt.metric(r['mean'], r['std'])}",
                      f"trainable (mean over tasks): {fmt.count(r['trainable'])}"))
@@ -91,8 +91,8 @@ def _caption(data: ReportData, averaged: list[str]) -> str:
     splits = ", ".join(sorted(set(data.finals["split"]))) or "?"
     return (f"Mean ± sample std (n−1) over seeds of the final runs (the best tuned "
             f"configuration re-trained per seed), measured on split: {splits}. Fractions "
-            f"are shown ×100. Best per column in bold. "
-            + (AVG_RULE if len(averaged) > 1 else ""))
+            f"are shown ×100. Best per column in bold."
+            + (" " + AVG_RULE if len(averaged) > 1 else ""))
 
 
 def _avg_cell(mean: Any, std: Any) -> str:

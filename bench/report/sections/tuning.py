@@ -16,12 +16,21 @@ def _complete_tune(data: ReportData) -> Any:
     return f[(f["phase"] == "tune") & (f["status"] == "complete") & f["objective"].notna()]
 
 
+def _cells(data: ReportData, frame: Any) -> Any:
+    """`frame` grouped by cell, in report order (task, then variant)."""
+    tasks = {t: i for i, t in enumerate(data.tasks)}
+    order = {v: i for i, v in enumerate(data.variants)}
+    rank = frame["task"].map(tasks) * 10_000 + frame["variant"].map(order)
+    return frame.assign(_rank=rank).sort_values("_rank", kind="stable").groupby(
+        "cell_id", sort=False)
+
+
 def best_table(data: ReportData) -> Table:
     """Per cell: the configuration the finals re-ran (else the best tuning trial)."""
     tune = _complete_tune(data)
     fin = data.finals.set_index("cell_id")
     rows = []
-    for cell_id, g in tune.groupby("cell_id", sort=False):
+    for cell_id, g in _cells(data, tune):
         maximize = g["direction"].iloc[0] == "max"
         best = g.loc[g["objective"].idxmax() if maximize else g["objective"].idxmin()]
         if cell_id in fin.index and fin.loc[cell_id, "params"]:
@@ -43,7 +52,7 @@ def importance_table(data: ReportData) -> Table | None:
     """Per cell: optuna's parameter importances over its completed tuning trials."""
     tune = _complete_tune(data)
     found = []
-    for cell_id, g in tune.groupby("cell_id", sort=False):
+    for _, g in _cells(data, tune):
         search = (data.records[int(g["rec"].iloc[0])].get("cell") or {}).get("search")
         pairs = list(zip(g["params"], g["objective"]))
         imp = importances(pairs, search, g["direction"].iloc[0] == "max")
