@@ -14,7 +14,7 @@ from bench.count import ParamCounts, count, count_cli, logical_numel, main, pars
 from bench.errors import UsageError
 from bench.methods import METHODS
 from bench.methods._base import Context
-from tests.tiny import minilm_dir, save_tiny, tiny_bert
+from tiny import minilm_dir, save_tiny, tiny_bert
 
 D, L, FF = 32, 2, 64
 HEAD = (D * D + D) + (D * 2 + 2)

@@ -16,7 +16,7 @@ import pytest
 from bench.errors import Unavailable, UsageError
 from bench.methods import METHODS
 from bench.methods._base import Context, info
-from tests.tiny import batch, save_tiny, tiny_bert, tiny_llama
+from tiny import batch, save_tiny, tiny_bert, tiny_llama
 
 ARCHS = {"bert": "seq_cls", "llama-cls": "seq_cls", "llama-lm": "causal_lm"}
 OPTIONS = {"partial": {"k": 1}}  # k=1 of 2 blocks: a real partial freeze on the tiny models

@@ -5,7 +5,7 @@ import pytest
 
 from bench.errors import ModelError, UsageError
 from bench.models import is_decoder_only, load
-from tests.tiny import batch, minilm_tokenizer, save_tiny, tiny_bert, tiny_llama
+from tiny import batch, minilm_tokenizer, save_tiny, tiny_bert, tiny_llama
 
 
 @pytest.fixture(scope="module")
@@ -13,7 +13,7 @@ def dirs(tmp_path_factory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("models")
     from transformers import BertModel
 
-    from tests.tiny import bert_config
+    from tiny import bert_config
 
     encoder = save_tiny(root / "encoder", BertModel(bert_config()))  # no head: drawn at load
     llama = root / "llama"

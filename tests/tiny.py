@@ -4,7 +4,7 @@ Shared by every engineer's tests. The models use the real MiniLM vocabulary (305
 pieces, [PAD] = 0) so `minilm_tokenizer()` output can be fed to any of them, and they are
 seeded, so two calls with the same seed give bit-identical weights.
 
-    from tests.tiny import tiny_bert, tiny_llama, minilm_tokenizer, save_tiny
+    from tiny import tiny_bert, tiny_llama, minilm_tokenizer, save_tiny  # tests/ is on sys.path
     model = tiny_bert(num_labels=2)              # BertForSequenceClassification
     lm = tiny_llama()                            # LlamaForCausalLM
     cls = tiny_llama(num_labels=3)               # LlamaForSequenceClassification
