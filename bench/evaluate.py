@@ -42,6 +42,20 @@ def wall_clock(device: Any) -> float:
     return time.perf_counter()
 
 
+def _keep_4bit_trainable(model: Any) -> None:
+    """Stop bitsandbytes repacking 4-bit weights for CPU inference during evaluation.
+
+    bitsandbytes 0.50 repacks a Linear4bit's weights the first time it runs in eval mode
+    without grad on a CPU with AVX512-BF16, and the repacked layer then fails in training
+    ("a view of a leaf Variable ... in-place operation") at the next step after an
+    evaluation point. Evaluating through the training kernel keeps it trainable (and the
+    numbers identical to what training sees).
+    """
+    for module in model.modules():
+        if getattr(module, "support_avx512bf16_for_cpu", False):
+            module.support_avx512bf16_for_cpu = False
+
+
 def _token_nll(logits: Any, labels: Any) -> tuple[Any, Any]:
     """Per-example summed next-token NLL and target-token counts (labels -100 ignored)."""
     import torch
@@ -97,6 +111,8 @@ def evaluate(model: Any, examples: Sequence[dict], *, collate: Callable, batch_s
                         "fix: check the task's files and [train] max_eval_samples")
     device = accelerator.device if accelerator is not None else _device_of(model)
     autocast = accelerator.autocast() if accelerator is not None else contextlib.nullcontext()
+    if device.type == "cpu":
+        _keep_4bit_trainable(model)
     was_training = model.training
     model.eval()
     start = wall_clock(device)

@@ -131,3 +131,31 @@ def test_make_evaluate_fn_returns_the_metrics(tok, collate):
 def test_empty_split_is_a_data_error(collate):
     with pytest.raises(DataError, match="toy_cls"):
         evaluate(tiny_bert(), [], collate=collate, batch_size=4, task=SST2)
+
+
+def test_4bit_model_still_trains_after_an_evaluation(tok, collate, tmp_path):
+    # bitsandbytes repacks 4-bit weights for CPU inference on its first eval-mode pass,
+    # after which the layer cannot train; evaluate must keep it trainable.
+    pytest.importorskip("bitsandbytes")
+    from transformers import (AutoModelForSequenceClassification, BertConfig,
+                              BertForSequenceClassification, BitsAndBytesConfig)
+
+    from bench.defaults import TrainSpec
+    from bench.methods._base import Applied
+    from bench.train import fit
+
+    cfg = BertConfig(vocab_size=30522, hidden_size=128, num_hidden_layers=1,  # >= 4-bit block
+                     num_attention_heads=2, intermediate_size=128, max_position_embeddings=64)
+    torch.manual_seed(0)
+    BertForSequenceClassification(cfg).save_pretrained(tmp_path)
+    quant = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                               bnb_4bit_compute_dtype=torch.float32,
+                               llm_int8_skip_modules=["classifier", "pooler"])
+    model = AutoModelForSequenceClassification.from_pretrained(tmp_path, quantization_config=quant)
+    for name, p in model.named_parameters():  # a trainable input to the 4-bit layers
+        p.requires_grad = name.startswith(("classifier", "bert.embeddings.LayerNorm"))
+    data = examples(tok, 8)
+    spec = TrainSpec(max_steps=4, batch_size=4, eval_points=2, precision="fp32")
+    result = fit(Applied(model=model, save=lambda d: None), data, data, spec, collate=collate,
+                 evaluate_fn=make_evaluate_fn(SST2, collate, batch_size=4))
+    assert [h["step"] for h in result.history] == [2, 4] and math.isfinite(result.loss_last)
