@@ -92,6 +92,7 @@ def execute(suite, cells, run_dir: str, *, storage_url: str | None = None,
                 break
             if not did_any:  # other workers hold the remaining trials: wait for them
                 time.sleep(poll_s)
+    restore_records(ctx, cells)  # what other machines' workers finished meanwhile
     ctx.caches.clear()
     export_parquet(run_dir)
     ctx.progress.summary(run_dir)
@@ -116,25 +117,32 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message=".*TypedStorage.*")
 
 
-def restore_records(ctx, cells) -> None:
-    """Append records that the storage holds but no JSONL file does (crash recovery)."""
+def restore_records(ctx, cells) -> int:
+    """Append records that the storage holds but no JSONL file in the run folder does: a
+    crash between storage and file, or other machines' workers (a shared database). The
+    storage is read before the files: a worker saves a record before it tells the trial
+    finished, so a finished trial's record is never copied while its owner writes it."""
+    import optuna
+
     from bench import tune
     from bench.records import finished_keys, load
 
-    have = finished_keys(load(ctx.run_dir)) if os.path.isdir(ctx.run_dir) else set()
     names = {c.cell_id for c in cells} | {
         f"{c.cell_id}-final-seed{s}" for c in cells for s in ctx.suite.seeds}
-    import optuna
-
+    stored = []
     for summary in optuna.get_all_study_summaries(ctx.storage, include_best_trial=False):
-        if summary.study_name not in names:
-            continue
-        study = optuna.load_study(study_name=summary.study_name, storage=ctx.storage)
-        for t in study.get_trials(deepcopy=False):
-            rec = t.user_attrs.get(tune.RECORD)
-            if rec and tune.is_done(t) and _key(rec) not in have:
-                ctx.recorder.append(rec)
-                have.add(_key(rec))
+        if summary.study_name in names:
+            study = optuna.load_study(study_name=summary.study_name, storage=ctx.storage)
+            stored += [t.user_attrs[tune.RECORD] for t in study.get_trials(deepcopy=False)
+                       if tune.RECORD in t.user_attrs and tune.is_done(t)]
+    have = finished_keys(load(ctx.run_dir)) if os.path.isdir(ctx.run_dir) else set()
+    restored = 0
+    for rec in stored:
+        if _key(rec) not in have:
+            ctx.recorder.append(rec)
+            have.add(_key(rec))
+            restored += 1
+    return restored
 
 
 def _key(rec: dict) -> tuple:

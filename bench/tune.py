@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import Any
+import threading
+import warnings
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
+from bench.errors import UsageError
 from bench.suite.spec import Dim
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
@@ -29,16 +33,62 @@ def make_storage(url: str | None, run_dir: str):
 
     if url:
         if url.startswith(("sqlite", "postgresql", "mysql", "oracle", "mssql")):
-            return optuna.storages.RDBStorage(
-                url, heartbeat_interval=5, grace_period=20,
-                failed_trial_callback=retry_interrupted,
-                engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else {})
+            return _rdb_storage(url)
         return url
     from optuna.storages.journal import JournalFileBackend
 
     return optuna.storages.JournalStorage(
         JournalFileBackend(os.path.join(run_dir, "optuna.journal")))
 
+
+def _rdb_storage(url: str, attempts: int = 6):
+    """RDBStorage with heartbeats; retried while workers race to create a fresh schema.
+
+    Workers started together on an empty database all create Optuna's tables, enum types,
+    version row and alembic stamp; the losers fail with an integrity or "already exists"
+    error, and a retry finds the winner's schema committed.
+    """
+    import random
+    import time
+
+    import optuna
+    from sqlalchemy import exc as sa_exc
+    from sqlalchemy.engine import make_url
+
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return optuna.storages.RDBStorage(
+                url, heartbeat_interval=5, grace_period=20,
+                heartbeat_stale_trial_callback=retry_interrupted,
+                engine_kwargs={} if url.startswith("sqlite") else {"pool_pre_ping": True})
+        except (sa_exc.IntegrityError, sa_exc.ProgrammingError,
+                sa_exc.OperationalError) as exc:
+            if attempt < attempts and not _unreachable(exc):
+                time.sleep(random.uniform(0.2, 1.0) * attempt)
+                continue
+            raise UsageError(_storage_problem(make_url(url), exc)) from exc
+        except ImportError as exc:
+            raise UsageError(_storage_problem(make_url(url), exc)) from exc
+
+
+def _unreachable(exc: Exception) -> bool:
+    """A connection that cannot be made (retrying a schema race will not help)."""
+    from sqlalchemy import exc as sa_exc
+
+    text = str(exc).lower()
+    return isinstance(exc, sa_exc.OperationalError) and any(s in text for s in (
+        "connection refused", "could not translate host", "password authentication failed",
+        "does not exist", "no such host", "timeout expired"))
+
+
+def _storage_problem(url, exc: Exception) -> str:
+    return (f"--storage {url.render_as_string(hide_password=True)}: cannot open the Optuna "
+            f"storage ({type(exc).__name__}: {str(exc).splitlines()[0]}); fix: check that "
+            f"the database server is up and the URL is right "
+            f"(postgresql+psycopg://user:password@host:5432/dbname), and install the driver "
+            f"(pip install 'bench[postgres]')")
 
 def sampler(name: str, seed: int, search: dict[str, Dim]):
     import optuna
@@ -105,19 +155,67 @@ def claim(study, budget: int):
     from optuna.trial import TrialState
 
     reap_dead(study)
+    fail_stale(study)
     # WAITING trials (retries) are popped by ask(), so they do not block the pre-check.
     taken = [t for t in study.get_trials(deepcopy=False)
              if is_live(t) and t.state != TrialState.WAITING]
     if len(taken) >= budget:
         return None
-    trial = study.ask()
+    with warnings.catch_warnings():  # "heartbeat is supposed to be used with optimize":
+        warnings.simplefilter("ignore", UserWarning)  # we beat ourselves (`heartbeat`)
+        trial = study.ask()
     before = [t for t in study.get_trials(deepcopy=False)
               if t.number < trial.number and is_live(t)]
     if len(before) >= budget:  # another worker got there first: give the slot back
         study.tell(trial, state=TrialState.FAIL)
         return None
     trial.set_user_attr(OWNER, WORKER)
+    if _beat_every(study._storage):  # a first beat at once: a worker that dies before
+        study._storage.record_heartbeat(trial._trial_id)  # training is noticed too
     return trial
+
+
+def _beat_every(storage) -> int | None:
+    """The storage's heartbeat interval in seconds (RDB storages), else None."""
+    get = getattr(storage, "get_heartbeat_interval", None)
+    return get() if callable(get) else None
+
+
+def fail_stale(study) -> None:
+    """Fail RUNNING trials whose heartbeat went silent (their worker died on any machine);
+    the storage's stale-trial callback (`retry_interrupted`) enqueues their retries."""
+    import optuna
+
+    if _beat_every(study._storage):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+
+
+@contextmanager
+def heartbeat(study, trial) -> Iterator[None]:
+    """Keep a claimed trial's heartbeat fresh while it trains (RDB storages; Optuna beats
+    only inside `study.optimize`, and bench asks and tells)."""
+    every = _beat_every(study._storage)
+    if not every:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every):
+            try:
+                study._storage.record_heartbeat(trial._trial_id)
+            except Exception:  # a missed beat is survivable: the grace period spans several
+                pass
+
+    thread = threading.Thread(target=beat, name="bench-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _alive(owner: str) -> bool:
@@ -154,18 +252,32 @@ def retry_interrupted(study, trial) -> None:
                             skip_if_exists=False)
 
 
-def finish(study, trial, record: dict[str, Any]) -> None:
-    """Store the record on the trial, then tell the study its outcome."""
+def finish(study, trial, record: dict[str, Any],
+           save: Callable[[dict[str, Any]], None] | None = None) -> bool:
+    """Store the record on the trial, `save` it (the JSONL), then tell the study its outcome.
+
+    Saving before telling means a trial is finished in the storage only once its record is
+    on disk, so a worker restoring records from the storage (`bench.runner`) never copies
+    one that its owner is about to write. False, and nothing saved, when another worker
+    already failed the trial (its heartbeat looked stale): the retry will record it.
+    """
+    import optuna
     from optuna.trial import TrialState
 
-    trial.set_user_attr(RECORD, record)
+    try:
+        trial.set_user_attr(RECORD, record)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False
+    if save is not None:
+        save(record)
     status = record["status"]
     if status == "complete" and record.get("objective") is not None:
-        study.tell(trial, record["objective"])
+        study.tell(trial, record["objective"], skip_if_finished=True)
     elif status == "pruned":
-        study.tell(trial, state=TrialState.PRUNED)
+        study.tell(trial, state=TrialState.PRUNED, skip_if_finished=True)
     else:
-        study.tell(trial, state=TrialState.FAIL)
+        study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+    return True
 
 
 def interrupted(study, trial) -> None:

@@ -86,8 +86,9 @@ def run_one(ctx: RunContext, cell: Cell, study, trial, *, phase: str, seed: int,
         ctx.progress.step(cell, step)
 
     try:
-        cache = _cache(ctx, cell)
-        fields = _execute(cache, params, seed, split, on_eval, metric)
+        with tune.heartbeat(study, trial):  # RDB storages: others see this worker alive
+            cache = _cache(ctx, cell)
+            fields = _execute(cache, params, seed, split, on_eval, metric)
         rec = _record(ctx, cell, phase=phase, trial=trial.number if phase == "tune" else
                       params.get("_trial"), seed=seed, params=_public(params),
                       status="complete", started=started, fields=fields)
@@ -106,9 +107,8 @@ def run_one(ctx: RunContext, cell: Cell, study, trial, *, phase: str, seed: int,
                       status=status, reason=reason, started=started)
         if reason.startswith("error"):
             rec["traceback"] = traceback.format_exc(limit=8)
-    tune.finish(study, trial, rec)
-    ctx.recorder.append(rec)
-    ctx.progress.trial_done(cell, rec)
+    if tune.finish(study, trial, rec, save=ctx.recorder.append):
+        ctx.progress.trial_done(cell, rec)
     return rec
 
 
@@ -177,8 +177,7 @@ def final_cell(ctx: RunContext, cell: Cell) -> tuple[bool, bool]:
                 rec = _record(ctx, cell, phase="final", trial=None, seed=seed, params={},
                               status="skipped", started=time.time(),
                               reason="skipped: no tuning trial completed")
-                tune.finish(study, trial, rec)
-                ctx.recorder.append(rec)
+                tune.finish(study, trial, rec, save=ctx.recorder.append)
             else:
                 run_one(ctx, cell, study, trial, phase="final", seed=seed, params=params)
         finished &= any(tune.is_done(t) for t in study.get_trials(deepcopy=False))
