@@ -10,7 +10,6 @@ import types
 import pytest
 
 from bench import envinfo
-from bench import monitor as mon_mod
 from bench.flops import flop_params, mfu, peak_flops, train_flops
 from bench.monitor import Monitor
 
