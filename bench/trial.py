@@ -124,7 +124,8 @@ def execute(cache: CellCache, params: dict[str, Any], *, seed: int, split: str,
         final = None if tuning else evaluate(
             applied.model, getattr(data, split), collate=data.collate,
             batch_size=spec.eval_batch_size, task=cell.task)
-    meter = _meter(mon.stats(), result, final, load_s, counts, spec)
+    meter = _meter(mon.stats(), result, final, load_s, counts, spec,
+                   _flop_params(cache, applied.model))
     metrics = dict(result.final_metrics) if final is None else (
         dict(final.metrics) | {"loss": final.loss})
     out = {"metrics": metrics, "counts": counts, "meter": meter,
@@ -155,20 +156,42 @@ def _total_steps(n_train: int, spec) -> int:
     return max(1, math.ceil(spec.epochs * per_epoch))
 
 
-def _meter(stats: dict, result, final, load_s: float, counts: dict, spec) -> dict:
+def _flop_params(cache: CellCache, model) -> int:
+    """N of the 6N/4N FLOPs convention (no embedding tables), once per cell."""
+    from bench.flops import flop_params
+
+    if "flop_params" not in cache.counts:
+        cache.counts["flop_params"] = flop_params(model)
+    return cache.counts["flop_params"]
+
+
+def _dtype(precision: str, gpu: bool) -> str:
+    """The compute dtype a TrainSpec precision resolves to (for the peak-FLOPs lookup)."""
+    import torch
+
+    from bench.train import resolve_precision
+
+    mode = resolve_precision(precision, gpu, gpu and torch.cuda.is_bf16_supported())
+    return {"no": "fp32"}.get(mode, mode)
+
+
+def _meter(stats: dict, result, final, load_s: float, counts: dict, spec,
+           n_flop: int) -> dict:
     from bench.flops import mfu, peak_flops, train_flops
 
     train_s = max(result.train_s, 1e-9)
     meter = dict(stats) | {
         "wall_load_s": load_s, "wall_train_s": result.train_s,
-        "wall_eval_s": result.eval_s + (final.seconds if final else 0.0), "train_steps": result.steps,
-        "train_samples": result.train_samples, "train_tokens": result.train_tokens,
+        "wall_eval_s": result.eval_s + (final.seconds if final else 0.0),
+        "train_steps": result.steps, "train_samples": result.train_samples,
+        "train_tokens": result.train_tokens,
         "samples_per_s": result.train_samples / train_s,
         "tokens_per_s": result.train_tokens / train_s,
     }
-    flops = train_flops(counts["total"], counts["trainable"], result.train_tokens)
+    # Frozen base: 4N per token (forward + activation gradients) plus 2 per trainable param.
+    flops = train_flops(n_flop, min(counts["trainable"], n_flop), result.train_tokens)
     meter["flops"] = flops
-    peak = peak_flops(stats.get("gpu_name") or "", spec.precision) if stats.get(
-        "gpu_name") else None
-    meter["mfu"] = mfu(flops, result.train_s, peak) if peak else None
+    gpu = stats.get("gpu_name")
+    peak = peak_flops(gpu, _dtype(spec.precision, True)) if gpu else None
+    meter["mfu"] = mfu(flops, result.train_s, peak, n_devices=stats.get("gpu_count") or 1)
     return meter
