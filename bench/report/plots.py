@@ -57,7 +57,8 @@ def figure_dict(fig: Figure) -> dict[str, Any]:
                                  "type": "log" if fig.log_x else "linear", **AXIS},
                        "yaxis": {"title": {"text": escape(fig.y_label)}, **AXIS},
                        "hovermode": "closest", "paper_bgcolor": "white",
-                       "plot_bgcolor": "white", "legend": {"font": {"size": 11}}}}
+                       "plot_bgcolor": "white", "showlegend": True,
+                       "legend": {"font": {"size": 11}}}}
 
 
 def to_div(fig: Figure, include_js: bool) -> str:
