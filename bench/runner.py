@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Iterator
 
 from bench.errors import UsageError
 
@@ -135,14 +137,26 @@ def restore_records(ctx, cells) -> int:
             study = optuna.load_study(study_name=summary.study_name, storage=ctx.storage)
             stored += [t.user_attrs[tune.RECORD] for t in study.get_trials(deepcopy=False)
                        if tune.RECORD in t.user_attrs and tune.is_done(t)]
-    have = finished_keys(load(ctx.run_dir)) if os.path.isdir(ctx.run_dir) else set()
     restored = 0
-    for rec in stored:
-        if _key(rec) not in have:
-            ctx.recorder.append(rec)
-            have.add(_key(rec))
-            restored += 1
+    with _folder_lock(ctx.run_dir):  # workers sharing the folder restore one at a time
+        have = finished_keys(load(ctx.run_dir))
+        for rec in stored:
+            if _key(rec) not in have:
+                ctx.recorder.append(rec)
+                have.add(_key(rec))
+                restored += 1
     return restored
+
+
+@contextmanager
+def _folder_lock(run_dir: str) -> Iterator[None]:
+    """An exclusive lock on the run folder (a lock file), released on exit."""
+    import fcntl
+
+    os.makedirs(run_dir, exist_ok=True)
+    with open(os.path.join(run_dir, ".lock"), "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
 
 
 def _key(rec: dict) -> tuple:

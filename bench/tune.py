@@ -59,10 +59,12 @@ def _rdb_storage(url: str, attempts: int = 6):
     while True:
         attempt += 1
         try:
-            return optuna.storages.RDBStorage(
-                url, heartbeat_interval=5, grace_period=20,
-                heartbeat_stale_trial_callback=retry_interrupted,
-                engine_kwargs={} if url.startswith("sqlite") else {"pool_pre_ping": True})
+            with warnings.catch_warnings():  # heartbeats are "experimental" since 2.9
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    url, heartbeat_interval=5, grace_period=20,
+                    heartbeat_stale_trial_callback=retry_interrupted,
+                    engine_kwargs={} if url.startswith("sqlite") else {"pool_pre_ping": True})
         except (sa_exc.IntegrityError, sa_exc.ProgrammingError,
                 sa_exc.OperationalError) as exc:
             if attempt < attempts and not _unreachable(exc):
