@@ -1,17 +1,11 @@
 """The training loop: one lean `fit` shared by every method, task and trial.
 
-`fit` trains an `Applied` model with AdamW (decoupled weight decay, none on biases and
-norm weights), a linear warm-up/decay schedule, gradient clipping and gradient
-accumulation, on the device and in the mixed precision that an `accelerate.Accelerator`
-picks. It evaluates on validation at `spec.eval_points` evenly spaced optimizer steps and
-hands each result to `on_eval` (where the tuner reports to Optuna and may raise
-`optuna.TrialPruned`, which propagates). A NaN/inf training loss raises `Diverged`; CUDA
-out-of-memory errors propagate untouched so the runner can record them as such.
-
-The hot loop does per step only what a plain PyTorch loop does (collate, forward,
-backward, step) plus a CPU-side token count; the loss is read back from the device once
-every `CHECK_EVERY` optimizer steps (and at eval points and the end), which finds the exact
-step of a divergence without a GPU sync per step (see docs/training.md for the numbers).
+AdamW (no decay on biases and norm weights), linear warm-up/decay, gradient clipping and
+accumulation, with device placement and mixed precision from `accelerate`. Validation at
+`spec.eval_points` evenly spaced steps goes to `on_eval` (the tuner's pruning hook; what it
+raises propagates). A NaN/inf loss raises `Diverged`; CUDA out-of-memory propagates
+untouched. The loss is read back from the device once every `CHECK_EVERY` steps rather than
+every step, yet the divergent step is reported exactly (docs/training.md: the costs).
 """
 from __future__ import annotations
 
@@ -207,6 +201,30 @@ class _Losses:
         return mean
 
 
+@dataclass
+class _Run:
+    """The state one `fit` loop reads and updates (built by `fit`)."""
+
+    applied: Any
+    model: Any
+    optimizer: Any
+    schedule: Any
+    accelerator: Any
+    train: Sequence[dict]
+    validation: Sequence[dict]
+    collate: Callable[[list[dict]], Any]
+    evaluate_fn: EvaluateFn | None
+    on_eval: Callable[[int, dict[str, float]], None] | None
+    progress: Callable[[int, int], None] | None
+    metric: str | None
+    losses: _Losses
+    samples: int = 0
+    tokens: int = 0
+    eval_s: float = 0.0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    final: dict[str, float] = field(default_factory=dict)
+
+
 def fit(applied: Any, train: Sequence[dict], validation: Sequence[dict], spec: TrainSpec, *,
         collate: Callable[[list[dict]], Any], evaluate_fn: EvaluateFn | None = None,
         on_eval: Callable[[int, dict[str, float]], None] | None = None, seed: int = 0,
@@ -217,8 +235,9 @@ def fit(applied: Any, train: Sequence[dict], validation: Sequence[dict], spec: T
     batch_size examples per micro-batch, grad_accum micro-batches per optimizer step (an
     effective batch of batch_size × grad_accum); micro-batches run on across epoch ends so
     every optimizer step sees grad_accum of them. `seed` fixes the shuffling and dropout.
-    `progress(step, total)` is called every CHECK_EVERY steps and
-    at the end. Raises Diverged on a non-finite loss; on_eval's exceptions propagate.
+    `metric` names the metric copied into each history entry's "value".
+    `progress(step, total)` is called every CHECK_EVERY steps and at the end.
+    Raises Diverged on a non-finite loss; on_eval's exceptions propagate.
     """
     import torch
 
@@ -233,61 +252,69 @@ def fit(applied: Any, train: Sequence[dict], validation: Sequence[dict], spec: T
     total = total_steps(len(train), spec)
     model = accelerator.prepare(applied.model)
     optimizer, schedule = accelerator.prepare(*build_optimizer(model, spec, total))
+    run = _Run(applied, model, optimizer, schedule, accelerator, train, validation, collate,
+               evaluate_fn, on_eval, progress, metric, _Losses(spec.grad_accum))
     try:
-        return _loop(applied, model, optimizer, schedule, accelerator, train, validation,
-                     spec, total, collate, evaluate_fn, on_eval, seed, progress, metric)
+        return _loop(run, spec, total, seed)
     finally:
         accelerator.free_memory()  # drop accelerate's references to this trial's objects
 
 
-def _loop(applied, model, optimizer, schedule, accelerator, train, validation, spec, total,
-          collate, evaluate_fn, on_eval, seed, progress, metric) -> FitResult:
-    """The hot loop of `fit` (arguments as prepared there)."""
+def _loop(run: _Run, spec: TrainSpec, total: int, seed: int) -> FitResult:
+    """The optimizer steps of `fit`, with loss checks and evaluation points."""
     import torch
 
-    device, accum, clip = accelerator.device, spec.grad_accum, spec.max_grad_norm
-    params = [p for g in optimizer.param_groups for p in g["params"]]
-    points = set(eval_steps(total, spec.eval_points)) if evaluate_fn else set()
-    batches = _index_batches(len(train), spec.batch_size, torch.Generator().manual_seed(seed))
-    losses, history, final = _Losses(accum), [], {}
-    samples = tokens = 0
-    eval_s = 0.0
-    model.train()
-    optimizer.zero_grad(set_to_none=True)
+    device, clip = run.accelerator.device, spec.max_grad_norm
+    params = [p for g in run.optimizer.param_groups for p in g["params"]]
+    points = set(eval_steps(total, spec.eval_points)) if run.evaluate_fn else set()
+    batches = _index_batches(len(run.train), spec.batch_size,
+                             torch.Generator().manual_seed(seed))
+    run.model.train()
+    run.optimizer.zero_grad(set_to_none=True)
     start = wall_clock(device)
     for step in range(1, total + 1):
-        for _ in range(accum):
-            idx = next(batches)
-            batch = collate([train[i] for i in idx])
-            samples += len(idx)
-            tokens += int(batch["attention_mask"].sum())  # CPU tensor: no device sync
-            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-            loss = model(**batch).loss
-            losses.pending.append(loss.detach())
-            accelerator.backward(loss / accum if accum > 1 else loss)
+        _accumulate(run, batches, spec.grad_accum, device)
         if clip:
-            accelerator.clip_grad_norm_(params, clip)
-        optimizer.step()
-        schedule.step()
-        if applied.on_step is not None:  # before zero_grad: AdaLoRA reads the gradients
-            applied.on_step(step)
-        optimizer.zero_grad(set_to_none=True)
+            run.accelerator.clip_grad_norm_(params, clip)
+        run.optimizer.step()
+        run.schedule.step()
+        if run.applied.on_step is not None:  # before zero_grad: AdaLoRA reads the gradients
+            run.applied.on_step(step)
+        run.optimizer.zero_grad(set_to_none=True)
         if step % CHECK_EVERY == 0 or step in points or step == total:
-            losses.check(step + 1)
-            if progress is not None:
-                progress(step, total)
+            run.losses.check(step + 1)  # before any evaluation of possibly-NaN weights
+            if run.progress is not None:
+                run.progress(step, total)
         if step in points:
-            t0 = wall_clock(device)
-            final = evaluate_fn(model, validation)
-            eval_s += wall_clock(device) - t0
-            model.train()
-            entry = {"step": step, "metrics": final, "train_loss": losses.mean_since_last()}
-            if metric is not None:
-                entry["value"] = final[metric]
-            history.append(entry)
-            if on_eval is not None:
-                on_eval(step, final)
-    train_s = wall_clock(device) - start - eval_s
-    return FitResult(steps=total, train_samples=samples, train_tokens=tokens,
-                     train_s=train_s, eval_s=eval_s, history=history,
-                     final_metrics=dict(final), loss_last=losses.last)
+            _evaluate_point(run, step, device)
+    train_s = wall_clock(device) - start - run.eval_s
+    return FitResult(steps=total, train_samples=run.samples, train_tokens=run.tokens,
+                     train_s=train_s, eval_s=run.eval_s, history=run.history,
+                     final_metrics=dict(run.final), loss_last=run.losses.last)
+
+
+def _accumulate(run: _Run, batches: Iterator[list[int]], accum: int, device: Any) -> None:
+    """Forward and backward `accum` micro-batches; gradients sum to the mean over them."""
+    for _ in range(accum):
+        idx = next(batches)
+        batch = run.collate([run.train[i] for i in idx])
+        run.samples += len(idx)
+        run.tokens += int(batch["attention_mask"].sum())  # CPU tensor: no device sync
+        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+        loss = run.model(**batch).loss
+        run.losses.pending.append(loss.detach())  # read back in blocks by _Losses.check
+        run.accelerator.backward(loss / accum if accum > 1 else loss)
+
+
+def _evaluate_point(run: _Run, step: int, device: Any) -> None:
+    """Evaluate on validation, record the history entry, hand the metrics to on_eval."""
+    t0 = wall_clock(device)
+    run.final = run.evaluate_fn(run.model, run.validation)
+    run.eval_s += wall_clock(device) - t0
+    run.model.train()
+    entry = {"step": step, "metrics": run.final, "train_loss": run.losses.mean_since_last()}
+    if run.metric is not None:
+        entry["value"] = run.final[run.metric]
+    run.history.append(entry)
+    if run.on_eval is not None:
+        run.on_eval(step, run.final)
