@@ -1,7 +1,7 @@
 """Model loading: a model reference → a seeded (optionally quantised) model and its tokenizer.
 
 `load` resolves the reference (`bench.modelref.resolve`: hub id, local folder or
-`package:pkg/dir`; a `.gguf` file inside a folder works too), seeds transformers *before*
+`package:pkg/dir`), seeds transformers *before*
 `from_pretrained` (the new task head is initialised during loading; unseeded heads swing
 accuracy by points), and gives decoder-only tokenizers a pad token and left padding (so the
 last position of a padded row is a real token, which sequence-classification pooling and
@@ -33,19 +33,17 @@ def load(ref: str, *, kind: str = "seq_cls", num_labels: int | None = None,
     from bench.modelref import resolve
 
     _check(kind, dtype, quantization, num_labels)
-    where = resolve(ref)
-    folder, gguf = _split_gguf(where)
+    folder = resolve(ref)
     kwargs: dict[str, Any] = {"dtype": _torch_dtype(dtype), "revision": revision}
-    if gguf:
-        kwargs["gguf_file"] = gguf
     if quantization:
         kwargs["quantization_config"] = quantization_config(quantization, dtype)
+        kwargs["device_map"] = _quantized_device()
     if kind == "seq_cls":  # without num_labels the checkpoint's own head width is kept
         if num_labels is not None:
             kwargs["num_labels"] = num_labels
         kwargs["problem_type"] = ("regression" if num_labels == 1
                                   else "single_label_classification")
-    tokenizer = _tokenizer(ref, folder, gguf, revision)
+    tokenizer = _tokenizer(ref, folder, revision)
     transformers.set_seed(seed)  # before from_pretrained: the new head is drawn while loading
     model = _from_pretrained(ref, folder, kind, kwargs, quantization)
     _set_padding(model, tokenizer)
@@ -64,13 +62,6 @@ def _check(kind: str, dtype: str, quantization: str | None, num_labels: int | No
                          f"got {quantization!r}")
     if num_labels is not None and (isinstance(num_labels, bool) or num_labels < 1):
         raise UsageError(f"num_labels must be a positive integer, got {num_labels!r}")
-
-
-def _split_gguf(where: str) -> tuple[str, str | None]:
-    """(folder, gguf file name) when `where` is a .gguf file, else (where, None)."""
-    if where.endswith(".gguf") and os.path.isfile(where):
-        return os.path.dirname(where), os.path.basename(where)
-    return where, None
 
 
 def _torch_dtype(name: str) -> Any:
@@ -97,11 +88,19 @@ def quantization_config(quantization: str, dtype: str = "float32") -> Any:
     return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=SKIP_QUANTIZE)
 
 
-def _tokenizer(ref: str, folder: str, gguf: str | None, revision: str | None) -> Any:
+def _quantized_device() -> Any:
+    """Where a quantised model must live: bitsandbytes quantises while loading, and a 4/8-bit
+    model cannot be moved afterwards (accelerate refuses), so load it on the GPU if any."""
+    import torch
+
+    return {"": torch.cuda.current_device()} if torch.cuda.is_available() else None
+
+
+def _tokenizer(ref: str, folder: str, revision: str | None) -> Any:
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(folder, gguf_file=gguf, revision=revision)
+        return AutoTokenizer.from_pretrained(folder, revision=revision)
     except (OSError, ValueError) as exc:
         raise ModelError(_why(ref, folder, exc, "tokenizer")) from exc
 
