@@ -6,7 +6,9 @@
 accuracy by points), and gives decoder-only tokenizers a pad token and left padding (so the
 last position of a padded row is a real token, which sequence-classification pooling and
 prompt methods rely on). `quantization="nf4"|"int8"` loads the base through bitsandbytes
-with the task head, pooler and LM head kept unquantised.
+with the task head, pooler and LM head kept unquantised. The model's `_bench_new_modules`
+names the modules that were not in the checkpoint (the new head), for callers that copy a
+loaded model and re-draw its head under another seed.
 """
 from __future__ import annotations
 
@@ -110,7 +112,7 @@ def _from_pretrained(ref: str, folder: str, kind: str, kwargs: dict, quant: str 
 
     auto = AutoModelForSequenceClassification if kind == "seq_cls" else AutoModelForCausalLM
     try:
-        return auto.from_pretrained(folder, **kwargs)
+        model, info = auto.from_pretrained(folder, output_loading_info=True, **kwargs)
     except ImportError as exc:
         raise Unavailable(f"model {ref!r} with quantization {quant!r}: {exc}") from exc
     except (RuntimeError, NotImplementedError) as exc:
@@ -120,6 +122,11 @@ def _from_pretrained(ref: str, folder: str, kind: str, kwargs: dict, quant: str 
         raise
     except (OSError, ValueError, KeyError) as exc:
         raise ModelError(_why(ref, folder, exc, "model")) from exc
+    # Modules drawn at random while loading (the new task head): a caller that copies this
+    # model instead of reloading it re-initialises them under another seed.
+    model._bench_new_modules = tuple(sorted({k.rsplit(".", 1)[0]
+                                             for k in info.get("missing_keys", ())}))
+    return model
 
 
 def _why(ref: str, folder: str, exc: Exception, what: str) -> str:

@@ -97,3 +97,21 @@ def test_missing_and_broken_models_are_model_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelError, match="config.json"):
         load(str(tmp_path / "empty"))
+
+
+def test_new_modules_are_named_for_reinitialisation(dirs):
+    import copy
+
+    import torch
+    from transformers import set_seed
+
+    model, _ = load(dirs["encoder"], num_labels=2, seed=0)
+    assert model._bench_new_modules == ("classifier",)
+    again = copy.deepcopy(model)
+    set_seed(5)
+    for name in again._bench_new_modules:  # what bench.trial does per seed
+        with torch.no_grad():
+            again._init_weights(again.get_submodule(name))
+    assert not torch.equal(again.classifier.weight, model.classifier.weight)
+    full, _ = load(dirs["bert"], num_labels=2)
+    assert full._bench_new_modules == ()
