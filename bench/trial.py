@@ -97,7 +97,7 @@ def execute(cache: CellCache, params: dict[str, Any], *, seed: int, split: str,
     from bench.methods import METHODS
     from bench.methods._base import Context
     from bench.monitor import Monitor
-    from bench.train import evaluate, fit
+    from bench.train import evaluate, fit, make_evaluate_fn, total_steps
 
     cell, data = cache.cell, cache.prepared
     train_over, opt_over = split_params(params)
@@ -105,7 +105,7 @@ def execute(cache: CellCache, params: dict[str, Any], *, seed: int, split: str,
     t0 = time.perf_counter()
     with Monitor(hz=monitor_hz) as mon:
         model = fresh_model(cache, seed)
-        steps = _total_steps(len(data.train), spec)
+        steps = total_steps(len(data.train), spec)
         applied = METHODS[cell.method](model, Context(kind=cell.model.kind, total_steps=steps,
                                                       seed=seed), **cell.options, **opt_over)
         # Counting saves the method's weights to measure stored bytes: once per options.
@@ -118,7 +118,8 @@ def execute(cache: CellCache, params: dict[str, Any], *, seed: int, split: str,
         # result); a final run trains without looking at validation and is scored once on
         # the held-out split.
         tuning = split == "validation"
-        eval_fn = _evaluate_with_loss(cell.task, data, spec) if tuning else None
+        eval_fn = make_evaluate_fn(cell.task, data.collate, spec.eval_batch_size) if tuning \
+            else None
         result = fit(applied, data.train, data.validation, spec, collate=data.collate,
                      evaluate_fn=eval_fn, on_eval=on_eval, seed=seed, metric=metric)
         final = None if tuning else evaluate(
@@ -126,34 +127,12 @@ def execute(cache: CellCache, params: dict[str, Any], *, seed: int, split: str,
             batch_size=spec.eval_batch_size, task=cell.task)
     meter = _meter(mon.stats(), result, final, load_s, counts, spec,
                    _flop_params(cache, applied.model))
-    metrics = dict(result.final_metrics) if final is None else (
-        dict(final.metrics) | {"loss": final.loss})
+    metrics = dict(result.final_metrics if final is None else final.metrics)
     out = {"metrics": metrics, "counts": counts, "meter": meter,
            "history": [{"step": h["step"], "value": h.get("value")} for h in result.history]}
     if final is not None:
         out["predictions"] = {"preds": list(final.preds), "labels": list(final.labels)}
     return out
-
-
-def _evaluate_with_loss(task, data, spec):
-    """fit's evaluate_fn: the task's metrics plus the mean validation loss."""
-    from bench.train import evaluate
-
-    def evaluate_fn(model, examples):
-        ev = evaluate(model, examples, collate=data.collate, batch_size=spec.eval_batch_size,
-                      task=task)
-        return dict(ev.metrics) | {"loss": ev.loss}
-
-    return evaluate_fn
-
-
-def _total_steps(n_train: int, spec) -> int:
-    import math
-
-    if spec.max_steps:
-        return int(spec.max_steps)
-    per_epoch = math.ceil(n_train / spec.batch_size / spec.grad_accum)
-    return max(1, math.ceil(spec.epochs * per_epoch))
 
 
 def _flop_params(cache: CellCache, model) -> int:

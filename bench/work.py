@@ -107,9 +107,22 @@ def run_one(ctx: RunContext, cell: Cell, study, trial, *, phase: str, seed: int,
                       status=status, reason=reason, started=started)
         if reason.startswith("error"):
             rec["traceback"] = traceback.format_exc(limit=8)
+        if reason.startswith("oom"):
+            _release_memory()
     if tune.finish(study, trial, rec, save=ctx.recorder.append):
         ctx.progress.trial_done(cell, rec)
     return rec
+
+
+def _release_memory() -> None:
+    """After an OOM, free the failed trial's tensors before the next trial allocates."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _execute(cache, params, seed, split, on_eval, metric) -> dict:
