@@ -31,12 +31,28 @@ def main(args) -> int:
 
         print_plan(suite, cells)
         return 0
+    refuse_launchers()
     run_dir = run_folder(suite, args)
     rc = execute(suite, cells, run_dir, storage_url=args.storage, quiet=args.quiet,
                  worker=args.worker or bool(args.storage))
     if args.baseline:
         rc = max(rc, _compare(args.baseline, run_dir))
     return rc
+
+
+def refuse_launchers() -> None:
+    """Refuse to run as one rank of torchrun / `accelerate launch`: bench spreads trials over
+    processes, not one trial over GPUs, and accelerate would wrap each rank's model in DDP,
+    averaging the gradients of *different* trials (then hang once their models differ)."""
+    world = os.environ.get("WORLD_SIZE", "1")
+    if os.environ.get("LOCAL_RANK") is not None and world.isdigit() and int(world) > 1:
+        raise UsageError(
+            f"bench run is one of {world} ranks of a distributed launcher (torchrun or "
+            f"accelerate launch; WORLD_SIZE={world}, LOCAL_RANK={os.environ['LOCAL_RANK']}): "
+            "each rank would claim its own trial while DDP averaged their gradients; fix: "
+            "start one plain `bench run SUITE --worker` per GPU, e.g. "
+            "`CUDA_VISIBLE_DEVICES=1 bench run SUITE --run-id R --worker` "
+            "(docs/scale-out.md)")
 
 
 def run_folder(suite, args) -> str:
