@@ -106,6 +106,11 @@ def evaluate(model: Any, examples: Sequence[dict], *, collate: Callable, batch_s
 
     from bench.errors import DataError
 
+    if task.kind == "instruction":
+        from bench.evaluate_lm import evaluate_lm  # response loss, answer ranking, generation
+
+        return evaluate_lm(model, examples, collate=collate, batch_size=batch_size,
+                           task=task, accelerator=accelerator)
     if not examples:
         raise DataError(f"task {task.name!r}: nothing to evaluate on (the split is empty); "
                         "fix: check the task's files and [train] max_eval_samples")

@@ -91,11 +91,19 @@ def expand(suite: Suite) -> list[Cell]:
     """Every cell of the suite, in a stable order (models, tasks, methods, axes)."""
     cells = []
     for model, task, spec in itertools.product(suite.models, suite.tasks, suite.methods):
+        if not fits(model, task):  # e.g. an encoder with a head beside an instruction LM
+            continue
         for options, train, search in _method_cells(suite, spec):
             cid = cell_id(model, task, spec.method, options, train, search)
             cells.append(Cell(cid, model, task, spec.method, spec.label, options, train,
                               search))
     return cells
+
+
+def fits(model: ModelSpec, task: Task) -> bool:
+    """Whether `model` can be trained on `task`: instruction tasks need causal LMs, the
+    others a model with a task head (seq_cls)."""
+    return model.kind == ("causal_lm" if task.kind == "instruction" else "seq_cls")
 
 
 def check(suite: Suite, col: Collector) -> None:
@@ -108,11 +116,15 @@ def check(suite: Suite, col: Collector) -> None:
         if model.kind not in kinds:
             col.add(f"methods.{spec.label}", f"method {spec.method!r} does not support "
                     f"{model.kind} models like {model.name!r}", hint=f"it supports {kinds}")
-    for model, task in itertools.product(suite.models, suite.tasks):
+    for task in suite.tasks:  # each task needs a model of its kind (other pairs are skipped)
         wants = "causal_lm" if task.kind == "instruction" else "seq_cls"
-        if model.kind != wants:
-            col.add("tasks", f"task {task.name!r} ({task.kind}) needs a {wants} model, "
-                    f"{model.name!r} is {model.kind}", hint=f"set kind = \"{wants}\"")
+        if not any(fits(m, task) for m in suite.models):
+            col.add("tasks", f"task {task.name!r} ({task.kind}) needs a {wants} model, and "
+                    f"no model of the suite is one", hint=f"set kind = \"{wants}\" on a model")
+    for model in suite.models:
+        if not any(fits(model, t) for t in suite.tasks):
+            col.add("models", f"model {model.name!r} ({model.kind}) fits none of the tasks",
+                    hint="instruction tasks need kind = \"causal_lm\", the others seq_cls")
     if col.problems:
         return
     seen: dict[str, str] = {}

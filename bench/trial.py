@@ -39,7 +39,8 @@ def data_dir_for(suite_data_dir: str | None) -> str | None:
 def _load_model(cell: Cell, seed: int, num_labels: int):
     from bench.models import load
 
-    return load(cell.model.ref, kind=cell.model.kind, num_labels=num_labels,
+    return load(cell.model.ref, kind=cell.model.kind,  # causal LMs have no task head
+                num_labels=num_labels if cell.model.kind == "seq_cls" else None,
                 dtype=cell.model.dtype, quantization=cell.quantization, seed=seed,
                 revision=cell.model.revision)
 

@@ -6,8 +6,9 @@ suite, see `bench.tasks.inline`).
 from __future__ import annotations
 
 from bench.tasks.glue import GLUE, SUPERGLUE
+from bench.tasks.instruct_tasks import INSTRUCT
 from bench.tasks.spec import Task
 
-TASKS: dict[str, Task] = {t.name: t for t in [*GLUE, *SUPERGLUE]}
+TASKS: dict[str, Task] = {t.name: t for t in [*GLUE, *SUPERGLUE, *INSTRUCT]}
 
 __all__ = ["TASKS", "Task"]

@@ -66,11 +66,12 @@ def locate(task: Task, split: str, *, data_dir: str | None = None,
         return None, []
     stem = task.splits[split]
     for sub in ("", "glue", "superglue"):
-        for ext in (".tsv", ".jsonl"):
+        for ext in (".tsv", ".jsonl", ".json"):  # .json: the Alpaca subset (one array)
             path = os.path.join(root, sub, task.folder, stem + ext)
             if os.path.isfile(path):
                 return path, [path]
-    return None, [os.path.join(root, "{,glue/,superglue/}" + task.folder, stem + ".{tsv,jsonl}")]
+    return None, [os.path.join(root, "{,glue/,superglue/}" + task.folder,
+                               stem + ".{tsv,jsonl,json}")]
 
 
 def read_split(task: Task, split: str, *, data_dir: str | None = None,
@@ -92,6 +93,8 @@ def read_split(task: Task, split: str, *, data_dir: str | None = None,
 
 def resolve_labels(task: Task, *, data_dir: str | None = None, base_dir: str = ".") -> Task:
     """`task` with its class names known: declared ones checked, or inferred from train."""
+    if task.kind == "instruction":  # declared answers, checked by bench.tasks.instruct
+        return task
     if task.kind not in LOADABLE_KINDS:
         raise DataError(f"task {task.name!r} is of kind {task.kind!r}; bench.tasks loads "
                         f"{' and '.join(LOADABLE_KINDS)} tasks only")

@@ -82,7 +82,7 @@ def prepare(task: Task, tokenizer: Any, *, max_length: int, data_dir: str | None
                            max_eval_samples, val_fraction, seed)
             _to_disk(cache_dir, key, parts)
         prepared = Prepared(**parts, kind=task.kind, key=key,
-                            collate=Collate(tokenizer, task.kind == "regression"))
+                            collate=_collate(task, tokenizer))
         _CACHE[key] = prepared
         while len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
@@ -95,9 +95,22 @@ def clear_cache() -> None:
         _CACHE.clear()
 
 
+def _collate(task: Task, tokenizer: Any) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
+    if task.kind == "instruction":  # labels padded with -100 (bench.tasks.instruct)
+        from bench.tasks.instruct import InstructCollate
+
+        return InstructCollate(tokenizer)
+    return Collate(tokenizer, task.kind == "regression")
+
+
 def _build(task: Task, tokenizer: Any, max_length: int, data_dir: str | None,
            base_dir: str, max_train: int | None, max_eval: int | None, fraction: float,
            seed: int) -> dict[str, Any]:
+    if task.kind == "instruction":  # rendered prompts, response-only labels
+        from bench.tasks.instruct import build
+
+        return build(task, tokenizer, max_length, data_dir, base_dir, max_train, max_eval,
+                     fraction, seed)
     task = resolve_labels(task, data_dir=data_dir, base_dir=base_dir)
     load = {"data_dir": data_dir, "base_dir": base_dir}
     train, test = load_split(task, "train", **load), load_split(task, "test", **load)
