@@ -191,3 +191,10 @@ def test_cells_without_parameter_counts_are_not_plotted():
         r["counts"] = {}
     section = next(s for s in build_sections(data_of(recs)) if s.id == "tradeoff")
     assert not blocks(section, Figure)  # nothing to place on a log axis: no empty plot
+
+
+def test_single_task_lr_sensitivity_is_one_figure_coloured_by_method():
+    section = tuning_section(data_of(make_records(tasks=["sst2"], trials=3)))
+    (fig,) = blocks(section, Figure)
+    assert [s.name for s in fig.series] == ["full", "adapter", "lora", "bitfit", "prompt"]
+    assert all(len(s.points) == 3 for s in fig.series) and fig.log_x

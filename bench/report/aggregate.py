@@ -19,10 +19,16 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 METER = ("wall_load_s", "wall_train_s", "wall_eval_s", "samples_per_s", "tokens_per_s",
          "peak_rss_bytes", "nvml_peak_bytes", "alloc_peak_bytes", "energy_j", "mfu",
          "gpu_count", "train_samples", "train_tokens")
+SYMBOLS = ("circle", "square", "diamond", "triangle-up")  # after 10 colours, a new marker
 COUNTS = ("trainable", "total", "percent", "stored_bytes")
 FINISHED = ("complete", "pruned", "failed", "skipped")
 MEMORY = (("nvml_peak_bytes", "GPU peak (NVML)"), ("alloc_peak_bytes", "GPU peak (allocator)"),
           ("peak_rss_bytes", "peak RSS"))
+
+
+def style(i: int) -> tuple[str, str]:
+    """The i-th (colour, marker symbol): 10 colours, then the next marker shape."""
+    return PALETTE[i % len(PALETTE)], SYMBOLS[(i // len(PALETTE)) % len(SYMBOLS)]
 
 
 def _row(i: int, rec: dict[str, Any]) -> dict[str, Any]:
@@ -164,9 +170,9 @@ class ReportData:
         return sorted(size.index, key=lambda v: (-(size[v] if size[v] == size[v] else -1), v))
 
     @cached_property
-    def colors(self) -> dict[str, str]:
-        """One colour per variant, the same in every figure."""
-        return {v: PALETTE[i % len(PALETTE)] for i, v in enumerate(self.variants)}
+    def styles(self) -> dict[str, tuple[str, str]]:
+        """One (colour, marker) per variant, the same in every figure, in variant order."""
+        return {v: style(i) for i, v in enumerate(self.variants)}
 
     @cached_property
     def scales(self) -> dict[str, float]:

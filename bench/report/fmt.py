@@ -21,26 +21,29 @@ def missing(value: Any) -> bool:
         return True
 
 
+def _compact(v: float, units: tuple[tuple[float, str], ...], plain: str) -> str:
+    """`v` in the largest unit it reaches once rounded to 3 digits (1023.7 KiB → 1 MiB)."""
+    for div, suffix in units:
+        if abs(v) >= div * 0.9995:
+            x = v / div
+            return (f"{x:.3g}" if abs(x) < 999.5 else f"{x:.0f}") + suffix  # no 1e+03
+    return plain
+
+
 def count(value: Any) -> str:
-    """A count in compact form: 950, 12.3K, 4.56M, 1.10B."""
+    """A count in compact form: 950, 12.3K, 4.56M, 1.1B."""
     if missing(value):
         return MISSING
     v = float(value)
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(v) >= div:
-            return f"{v / div:.3g}{suffix}"
-    return f"{v:.0f}"
+    return _compact(v, ((1e9, "B"), (1e6, "M"), (1e3, "K")), f"{v:.0f}")
 
 
 def nbytes(value: Any) -> str:
-    """Bytes in binary units: 512 B, 3.1 MiB, 2.00 GiB."""
+    """Bytes in binary units: 512 B, 3.1 MiB, 2 GiB."""
     if missing(value):
         return MISSING
     v = float(value)
-    for div, suffix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if abs(v) >= div:
-            return f"{v / div:.3g} {suffix}"
-    return f"{v:.0f} B"
+    return _compact(v, ((2**30, " GiB"), (2**20, " MiB"), (2**10, " KiB")), f"{v:.0f} B")
 
 
 def seconds(value: Any) -> str:

@@ -47,6 +47,7 @@ class Series:
     points: tuple[Point, ...]
     color: str = "#1f77b4"
     style: Literal["markers", "line", "ring"] = "markers"
+    symbol: Literal["circle", "square", "diamond", "triangle-up"] = "circle"
 
 
 @dataclass(frozen=True)

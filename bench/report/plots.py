@@ -39,6 +39,7 @@ def _trace(s: Series) -> dict[str, Any]:
                                              "color": s.color, "line": {"width": 2}})
     else:
         trace.update(mode="markers", marker={"size": 10, "color": s.color, "opacity": 0.85,
+                                             "symbol": s.symbol,
                                              "line": {"color": "white", "width": 1}})
         errs = [p.err if p.err is not None and p.err == p.err else 0.0 for p in pts]
         if any(errs):

@@ -123,9 +123,21 @@ def _series(s: Series, sx: Callable[[float], float], sy: Callable[[float], float
             out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="8" fill="none" '
                        f'stroke="{color}" stroke-width="1.5"/>')
         else:
-            out.append(f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{color}" '
-                       f'fill-opacity="0.85" stroke="white">{tip}</circle>')
+            out.append(marker(s.symbol, x, y, color, tip))
     return out
+
+
+def marker(symbol: str, x: float, y: float, color: str, tip: str = "", r: float = 5) -> str:
+    """One filled marker of class "point": circle, square, diamond or triangle-up."""
+    attrs = f'class="point" fill="{color}" fill-opacity="0.85" stroke="white"'
+    if symbol == "circle":
+        return f'<circle {attrs} cx="{x:.1f}" cy="{y:.1f}" r="{r}">{tip}</circle>'
+    corners = {"square": ((-1, -1), (1, -1), (1, 1), (-1, 1)),
+               "diamond": ((0, -1.3), (1.3, 0), (0, 1.3), (-1.3, 0)),
+               "triangle-up": ((0, -1.3), (1.2, 1), (-1.2, 1))}[symbol]
+    pts = " ".join(f"{x + dx * r:.1f},{y + dy * r:.1f}" for dx, dy in corners)
+    return f'<polygon {attrs} points="{pts}">{tip}</polygon>'
+
 
 
 def _legend(series: tuple[Series, ...]) -> list[str]:
@@ -137,7 +149,7 @@ def _legend(series: tuple[Series, ...]) -> list[str]:
                 if s.style == "ring" else
                 f'<line x1="{x - 2}" y1="{y}" x2="{x + 12}" y2="{y}" stroke="{color}" '
                 'stroke-dasharray="5,3"/>' if s.style == "line" else
-                f'<circle cx="{x + 5}" cy="{y}" r="5" fill="{color}"/>')
+                marker(s.symbol, x + 5, y, color))
         name = s.name if len(s.name) <= 24 else s.name[:23] + "…"
         out.append(f'{mark}<text x="{x + 18}" y="{y + 4}">{escape(name)}</text>')
     if len(series) > 20:

@@ -44,13 +44,17 @@ def cell_hover(row: Any, scale: float) -> tuple[str, ...]:
 
 
 def pareto_figure(key: str, title: str, x_label: str, y_label: str, dots: Sequence[Dot],
-                  colors: dict[str, str], maximize: bool = True, caption: str = "") -> Figure:
-    """A log-x scatter, one series per variant, the Pareto frontier drawn and ringed."""
+                  styles: dict[str, tuple[str, str]], maximize: bool = True,
+                  caption: str = "") -> Figure:
+    """A log-x scatter, one series per variant (in `styles` order), the Pareto frontier
+    drawn and ringed."""
     dots = [d for d in dots if _pos(d.x) and d.y == d.y]
+    present = {d.variant for d in dots}
     series = []
-    for variant in dict.fromkeys(d.variant for d in dots):
+    for variant in [v for v in styles if v in present] + sorted(present - set(styles)):
         pts = tuple(Point(d.x, d.y, d.err, d.hover) for d in dots if d.variant == variant)
-        series.append(Series(variant, pts, colors.get(variant, "#1f77b4")))
+        color, symbol = styles.get(variant, ("#1f77b4", "circle"))
+        series.append(Series(variant, pts, color, "markers", symbol))
     idx = frontier([d.x for d in dots], [d.y for d in dots], maximize=maximize)
     front = tuple(Point(dots[i].x, dots[i].y, None, ("Pareto frontier",) + dots[i].hover)
                   for i in idx)

@@ -79,7 +79,7 @@ def _figures(data: ReportData, col: str, title: str, key: str, form: Callable[[A
                 for _, r in rows.iterrows()]
         figs.append(pareto_figure(f"{key}-{i}", f"{task}: metric vs {title}",
                                   f"{title} ({unit[0]}, log)",
-                                  metric_label(data, task), dots, data.colors,
+                                  metric_label(data, task), dots, data.styles,
                                   rows["direction"].iloc[0] == "max"))
     return figs
 

@@ -35,7 +35,7 @@ def tradeoff_section(data: ReportData) -> Section | None:
                 for _, r in avg.iterrows()]
         blocks.append(pareto_figure("params-avg", "Task average vs trainable parameters",
                                     "trainable parameters (log)", "task average",
-                                    dots, data.colors, caption=AVG_RULE))
+                                    dots, data.styles, caption=AVG_RULE))
     for i, task in enumerate(data.tasks):
         rows = fin[fin["task"] == task]
         if rows.empty:
@@ -46,7 +46,7 @@ def tradeoff_section(data: ReportData) -> Section | None:
                 for _, r in rows.iterrows()]
         blocks.append(pareto_figure(f"params-{i}-{_slug(task)}", f"{task}: metric vs "
                                     "trainable parameters", "trainable parameters (log)",
-                                    metric_label(data, task), dots, data.colors,
+                                    metric_label(data, task), dots, data.styles,
                                     rows["direction"].iloc[0] == "max",
                                     "One point per cell: its best configuration, mean over "
                                     "seeds, error bar ±1 std."))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.report import fmt
-from bench.report.aggregate import ReportData
+from bench.report.aggregate import ReportData, style
 from bench.report.importance import MIN_TRIALS, importances
 from bench.report.model import Block, Figure, Point, Section, Series, Table, Text
 
@@ -70,30 +70,37 @@ def importance_table(data: ReportData) -> Table | None:
                  (False, False, True, *([True] * len(names))))
 
 
+def _lr_points(data: ReportData, rows: Any, variant: str, task: str) -> tuple[Point, ...]:
+    scale = data.scale(task)
+    return tuple(Point(lr, o * scale, None, (f"{variant} on {task}", f"trial {fmt.count(t)}",
+                                             f"objective: {fmt.number(o, 4)}", fmt.params(p)))
+                 for lr, o, t, p in zip(rows["params"].map(_lr), rows["objective"],
+                                        rows["trial"], rows["params"])
+                 if lr is not None and lr > 0)
+
+
 def lr_figures(data: ReportData) -> list[Figure]:
-    """Per method: tuning objective vs learning rate, one colour per task."""
+    """Tuning objective vs learning rate: per method with one colour per task, or, for a
+    single task, one figure with one colour per method."""
     tune = _complete_tune(data)
+    caption = "Completed tuning trials, measured on the tuning split."
+    y_label = "tuning objective (×100 for fractions)"
+    if len(data.tasks) == 1:
+        task = data.tasks[0]
+        series = [Series(v, pts, data.styles[v][0], "markers", data.styles[v][1])
+                  for v in data.variants
+                  if (pts := _lr_points(data, tune[tune["variant"] == v], v, task))]
+        return [Figure("lr-0", f"{task}: tuning objective vs learning rate",
+                       "learning rate (log)", y_label, tuple(series), True, caption)]
     figs = []
-    palette = list(data.colors.values()) or ["#1f77b4"]
     for i, variant in enumerate(data.variants):
         g = tune[tune["variant"] == variant]
-        series = []
-        for j, task in enumerate(data.tasks):
-            rows = g[g["task"] == task]
-            scale = data.scale(task)
-            pts = tuple(Point(lr, o * scale, None, (f"{variant} on {task}", f"trial {fmt.count(t)}",
-                                                    f"objective: {fmt.number(o, 4)}",
-                                                    fmt.params(p)))
-                        for lr, o, t, p in zip(rows["params"].map(_lr), rows["objective"],
-                                               rows["trial"], rows["params"])
-                        if lr is not None and lr > 0)
-            if pts:
-                series.append(Series(task, pts, palette[j % len(palette)]))
-        if series:
-            figs.append(Figure(f"lr-{i}", f"{variant}: tuning objective vs learning rate",
-                               "learning rate (log)", "tuning objective (×100 for fractions)",
-                               tuple(series), True, "Completed tuning trials, on the "
-                               "tuning split; one colour per task."))
+        series = [Series(t, pts, style(j)[0], "markers", style(j)[1])
+                  for j, t in enumerate(data.tasks)
+                  if (pts := _lr_points(data, g[g["task"] == t], variant, t))]
+        figs.append(Figure(f"lr-{i}", f"{variant}: tuning objective vs learning rate",
+                           "learning rate (log)", y_label, tuple(series), True,
+                           caption + " One colour per task."))
     return figs
 
 
