@@ -46,13 +46,16 @@ def _record(ctx: RunContext, cell: Cell, *, phase: str, trial: int | None, seed:
     f = fields or {}
     metric = ctx.suite.tune.metric or cell.task.primary
     objective = f.get("metrics", {}).get(metric) if status == "complete" else None
-    return new_record(
+    rec = new_record(
         run_id=ctx.run_id, suite=ctx.suite.name, suite_path=ctx.suite.path, cell=cell,
         phase=phase, trial=trial, seed=seed, params=params, status=status, reason=reason,
         split="validation" if phase == "tune" else "test", primary=cell.task.primary,
         objective=objective, metrics=f.get("metrics"), history=f.get("history"),
         predictions=f.get("predictions"), counts=f.get("counts"), meter=f.get("meter"),
         started_at=started, trials_budget=ctx.suite.tune.trials, worker=ctx.worker)
+    # What "best" means for this cell, so readers never guess it from the metric's name.
+    rec["cell"]["metric"], rec["cell"]["direction"] = metric, ctx.suite.tune.direction
+    return rec
 
 
 def _classify(exc: BaseException) -> tuple[str, str]:
