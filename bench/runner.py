@@ -110,6 +110,10 @@ def execute(suite, cells, run_dir: str, *, storage_url: str | None = None,
                 break
             if not did_any:  # other workers hold the remaining trials: wait for them
                 time.sleep(poll_s)
+        if suite.regimes:  # multi-task and sequential regimes, after the cells
+            from bench.regimes import execute as run_regimes
+
+            run_regimes(ctx)
     restore_records(ctx, cells)  # what other machines' workers finished meanwhile
     ctx.caches.clear()
     export_parquet(run_dir)

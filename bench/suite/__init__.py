@@ -53,6 +53,11 @@ def load(path: str) -> Suite:
         if validate_compare is not None:
             col.problems.extend(validate_compare(compare, path))
     regimes = col.table(raw.get("regimes", {}), "regimes")
+    if regimes:
+        from bench.regimes import validate as validate_regimes
+
+        col.problems.extend(validate_regimes(regimes, path, tasks, methods=[
+            m.label for m in methods], model_kinds=[m.kind for m in models]))
     suite = Suite(path=path, models=models, tasks=tasks, methods=methods, train=train,
                   tune=tune, train_keys=train_keys, compare=compare, regimes=regimes,
                   **header)

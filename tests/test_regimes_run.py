@@ -1,0 +1,207 @@
+"""Regimes end to end on tiny random models: `bench run` on a suite with multi-task and
+sequential regimes (an encoder with a union head; a causal LM on instruction tasks with a
+general-text loss), records in regimes.jsonl, resume, and the report's Regimes section."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+from bench import records  # noqa: E402
+from bench.cli import main  # noqa: E402
+from run_helpers import write_csv  # noqa: E402
+from tiny import save_tiny, tiny_bert, tiny_llama  # noqa: E402
+
+TOPICS = {"sport": ["goal", "match", "team"], "food": ["bread", "soup", "cheese"],
+          "weather": ["rain", "sun", "wind"]}
+
+
+def write_topics(path: Path, n: int, seed: int) -> None:
+    rng = random.Random(seed)
+    lines = ["text,topic"]
+    for i in range(n):
+        topic = list(TOPICS)[i % 3]
+        lines.append(f"the {rng.choice(TOPICS[topic])} today,{topic}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_glue_like(root: Path) -> None:
+    """A data dir in the GLUE layout (SST-2, RTE) plus an Alpaca-style JSON, all toy."""
+    rng = random.Random(0)
+    for split, n in (("train", 60), ("dev", 16)):
+        (root / "SST-2").mkdir(parents=True, exist_ok=True)
+        rows = [f"a {'good' if i % 2 else 'bad'} film {rng.randint(0, 9)}\t{i % 2}"
+                for i in range(n)]
+        (root / "SST-2" / f"{split}.tsv").write_text("sentence\tlabel\n" + "\n".join(rows))
+        (root / "RTE").mkdir(exist_ok=True)
+        rows = [f"{i}\tthe cat is {'red' if i % 2 else 'blue'}\tthe cat is red\t"
+                f"{'entailment' if i % 2 else 'not_entailment'}" for i in range(n)]
+        (root / "RTE" / f"{split}.tsv").write_text(
+            "index\tsentence1\tsentence2\tlabel\n" + "\n".join(rows))
+    (root / "instruct").mkdir(exist_ok=True)
+    rows = [{"instruction": f"name colour {i}", "input": "", "output": rng.choice(
+        ["red", "blue"])} for i in range(40)]
+    (root / "instruct" / "alpaca_data_1k.json").write_text(json.dumps(rows))
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory):
+    root = tmp_path_factory.mktemp("assets")
+    save_tiny(root / "tiny-bert", tiny_bert(num_labels=2).bert)  # no head: drawn per task
+    save_tiny(root / "tiny-llama", tiny_llama())
+    write_csv(root / "toy_train.csv", 64, 0)
+    write_csv(root / "toy_test.csv", 24, 1)
+    write_topics(root / "topic_train.csv", 60, 0)
+    write_topics(root / "topic_test.csv", 24, 1)
+    write_glue_like(root / "data")
+    return root
+
+
+def suite(tmp_path: Path, assets: Path, body: str) -> str:
+    head = f"""
+    [suite]
+    name = "regimes"
+    seeds = [0]
+    output = "{tmp_path / 'results'}"
+    data_dir = "{assets / 'data'}"
+
+    [train]
+    max_length = 48
+    batch_size = 8
+    epochs = 2
+    eval_points = 1
+
+    [tune]
+    trials = 1
+    sampler = "random"
+    pruner = "none"
+
+    [methods.full]
+    lr = 1e-3
+    [methods.lora]
+    lr = 5e-3
+    """
+    path = tmp_path / "regimes.toml"
+    path.write_text(textwrap.dedent(head) + textwrap.dedent(body))
+    return str(path)
+
+
+ENCODER = """
+[[models]]
+name = "tiny-bert"
+ref = "{root}/tiny-bert"
+
+[tasks.toy]
+train = "{root}/toy_train.csv"
+test = "{root}/toy_test.csv"
+labels = ["0", "1"]
+
+[tasks.topic]
+train = "{root}/topic_train.csv"
+test = "{root}/topic_test.csv"
+text = "text"
+label = "topic"
+
+[regimes.multitask]
+tasks = ["toy", "topic"]
+sampling = "temperature"
+temperature = 2.0
+
+[regimes.sequential]
+order = ["toy", "topic"]
+methods = ["lora"]
+"""
+
+
+def regime_records(run: str) -> list[dict]:
+    return records.load(sorted(Path(run).glob("regimes*.jsonl")))
+
+
+def test_encoder_regimes_end_to_end(tmp_path, assets):
+    path = suite(tmp_path, assets, ENCODER.format(root=assets))
+    assert main(["run", path, "-q"]) == 0
+    run = os.path.realpath(tmp_path / "results" / "regimes" / "latest")
+    recs = regime_records(run)
+    # multitask: full + lora; sequential: lora only; each 1 trial + 1 final seed
+    assert len(recs) == 3 * 2
+    for r in recs:
+        assert r["status"] == "complete", (r.get("reason"), r.get("traceback"))
+        assert r["regime"]["kind"] in ("multitask", "sequential")
+        assert r["cell"]["cell_id"].startswith("r") and r["primary"] == "average"
+        assert 0 <= r["metrics"]["average"] <= 1 and r["counts"]["trainable"] > 0
+        assert r["meter"]["train_steps"] > 0 and r["meter"]["wall_train_s"] > 0
+        assert r["split"] == ("validation" if r["phase"] == "tune" else "test")
+    multi = [r for r in recs if r["regime"]["kind"] == "multitask" and r["phase"] == "final"]
+    assert {r["cell"]["task"] for r in multi} == {"multitask(toy+topic)"}
+    for r in multi:
+        evals = r["regime"]["evals"]
+        assert [e["eval_task"] for e in evals] == ["toy", "topic"]
+        assert all(e["stage"] == 1 and e["train_task"] == "mixture" for e in evals)
+        assert r["metrics"]["average"] == pytest.approx(
+            sum(e["value"] for e in evals) / 2)
+        # the union head holds 2 + 3 classes: the trainable head is wider than one task's
+        assert r["counts"]["head"] > 0
+    seq = next(r for r in recs if r["regime"]["kind"] == "sequential" and r["phase"] == "final")
+    stages = [(e["stage"], e["eval_task"]) for e in seq["regime"]["evals"]]
+    assert stages == [(1, "toy"), (2, "toy"), (2, "topic")]
+    assert "forgetting" in seq["metrics"] and "bwt" in seq["metrics"]
+    # single-task cells ran beside the regimes, in records.jsonl
+    singles = records.load(run)
+    assert {r["cell"]["task"] for r in singles} == {"toy", "topic"}
+    # a second run re-runs nothing
+    assert main(["run", path, "-q"]) == 0
+    assert len(regime_records(run)) == len(recs)
+    # the report has a Regimes section with the forgetting matrix and multi-task table
+    out = tmp_path / "report"
+    assert main(["report", run, "--out", str(out)]) == 0
+    md = (out / "report.md").read_text()
+    assert "## Regimes" in md or "Multi-task" in md, md[:2000]
+    assert "toy" in md and "topic" in md
+
+
+CAUSAL = """
+[[models]]
+name = "tiny-llama"
+ref = "{root}/tiny-llama"
+kind = "causal_lm"
+
+[tasks]
+use = ["sst2_instruct"]
+
+[regimes.sequential]
+order = ["sst2_instruct", "rte_instruct"]
+general = "alpaca"
+methods = ["lora"]
+
+[regimes.multitask]
+tasks = ["sst2_instruct", "rte_instruct"]
+methods = ["full"]
+"""
+
+
+def test_causal_lm_regimes_with_general_text_loss(tmp_path, assets):
+    path = suite(tmp_path, assets, CAUSAL.format(root=assets))
+    assert main(["run", path, "-q"]) == 0
+    run = os.path.realpath(tmp_path / "results" / "regimes" / "latest")
+    recs = regime_records(run)
+    assert len(recs) == 4 and all(r["status"] == "complete" for r in recs), [
+        (r.get("reason"), r.get("traceback")) for r in recs]
+    seq = next(r for r in recs if r["regime"]["kind"] == "sequential" and r["phase"] == "final")
+    general = seq["regime"]["general"]
+    assert [g["stage"] for g in general] == [0, 1, 2] and general[0]["after"] == "base"
+    assert seq["metrics"]["general_loss_change"] == pytest.approx(
+        general[-1]["loss"] - general[0]["loss"])
+    for e in seq["regime"]["evals"]:
+        assert {"accuracy", "loss", "perplexity", "exact_match"} <= set(e["metrics"])
+    tune_seq = next(r for r in recs if r["regime"]["kind"] == "sequential"
+                    and r["phase"] == "tune")
+    assert tune_seq["regime"]["general"] == []  # measured in final runs only
+    singles = records.load(run)
+    assert all(r["status"] == "complete" for r in singles), [r.get("reason") for r in singles]
+    assert {r["cell"]["task"] for r in singles} == {"sst2_instruct"}
