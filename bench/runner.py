@@ -32,6 +32,11 @@ def main(args) -> int:
         print_plan(suite, cells)
         return 0
     refuse_launchers()
+    if args.storage and not (args.run_id or args.resume):
+        raise UsageError(f"--storage {_hide_password(args.storage)} needs --run-id NAME: the "
+                         "name every worker of the run shares (without it each machine "
+                         "would start a run of its own); fix: bench run SUITE --storage URL "
+                         "--run-id NAME --worker")
     run_dir = run_folder(suite, args)
     rc = execute(suite, cells, run_dir, storage_url=args.storage, quiet=args.quiet,
                  worker=args.worker or bool(args.storage))
@@ -53,6 +58,15 @@ def refuse_launchers() -> None:
             "start one plain `bench run SUITE --worker` per GPU, e.g. "
             "`CUDA_VISIBLE_DEVICES=1 bench run SUITE --run-id R --worker` "
             "(docs/scale-out.md)")
+
+
+def _hide_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a database URL: nothing to hide
+        return url
 
 
 def run_folder(suite, args) -> str:
@@ -86,15 +100,17 @@ def execute(suite, cells, run_dir: str, *, storage_url: str | None = None,
     from bench.progress import make_progress
     from bench.records import Recorder, export_parquet
     from bench.trial import data_dir_for
-    from bench.work import RunContext, final_cell, tune_cell
+    from bench.work import RunContext, final_cell, study_namespace, tune_cell
 
     quiet_libraries()
     storage = tune.make_storage(storage_url, run_dir)
     recorder = Recorder(run_dir, worker=tune.WORKER.replace(":", "-") if worker else None)
-    ctx = RunContext(suite=suite, run_id=os.path.basename(os.path.abspath(run_dir)),
+    run_id = os.path.basename(os.path.abspath(run_dir))
+    ctx = RunContext(suite=suite, run_id=run_id,
                      run_dir=run_dir, storage=storage, recorder=recorder,
                      progress=make_progress(suite, cells, quiet), data_dir=data_dir_for(
-                         suite.data_dir), worker=tune.WORKER)
+                         suite.data_dir), worker=tune.WORKER,
+                     namespace=study_namespace(suite.name, run_id, bool(storage_url)))
     restore_records(ctx, cells)
     with ctx.progress:
         while True:
@@ -148,9 +164,10 @@ def restore_records(ctx, cells) -> int:
 
     from bench import tune
     from bench.records import finished_keys, load
+    from bench.work import final_study_name, tune_study_name
 
-    names = {c.cell_id for c in cells} | {
-        f"{c.cell_id}-final-seed{s}" for c in cells for s in ctx.suite.seeds}
+    names = {tune_study_name(ctx, c) for c in cells} | {
+        final_study_name(c, s, ctx.namespace) for c in cells for s in ctx.suite.seeds}
     stored = []
     for summary in optuna.get_all_study_summaries(ctx.storage, include_best_trial=False):
         if summary.study_name in names:

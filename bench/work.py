@@ -32,10 +32,21 @@ class RunContext:
     worker: str | None = None
     caches: dict[str, Any] = field(default_factory=dict)
     errors: int = 0
+    # Prefix of study names: "" when the storage is the run's own journal, "<suite>/<run
+    # id>/" in a shared database, so that runs there never mix (see `study_namespace`).
+    namespace: str = ""
 
 
-def final_study_name(cell: Cell, seed: int) -> str:
-    return f"{cell.cell_id}-final-seed{seed}"
+def study_namespace(suite_name: str, run_id: str, shared: bool) -> str:
+    return f"{suite_name}/{run_id}/" if shared else ""
+
+
+def tune_study_name(ctx: RunContext, cell: Cell) -> str:
+    return ctx.namespace + cell.cell_id
+
+
+def final_study_name(cell: Cell, seed: int, namespace: str = "") -> str:
+    return f"{namespace}{cell.cell_id}-final-seed{seed}"
 
 
 def _record(ctx: RunContext, cell: Cell, *, phase: str, trial: int | None, seed: int,
@@ -159,7 +170,8 @@ def _cache(ctx: RunContext, cell: Cell):
 
 def tune_cell(ctx: RunContext, cell: Cell) -> tuple[bool, bool]:
     """Run this worker's share of a cell's tuning trials: (did work, tuning finished)."""
-    study = tune.open_study(ctx.storage, cell.cell_id, ctx.suite.tune, dict(cell.search))
+    study = tune.open_study(ctx.storage, tune_study_name(ctx, cell), ctx.suite.tune,
+                            dict(cell.search))
     did = False
     while (trial := tune.claim(study, ctx.suite.tune.trials)) is not None:
         params = tune.suggest(trial, dict(cell.search))
@@ -172,7 +184,8 @@ def tune_cell(ctx: RunContext, cell: Cell) -> tuple[bool, bool]:
 
 def best_params(ctx: RunContext, cell: Cell) -> dict | None:
     """The best complete tuning trial's params (+ its number as `_trial`), or None."""
-    study = tune.open_study(ctx.storage, cell.cell_id, ctx.suite.tune, dict(cell.search))
+    study = tune.open_study(ctx.storage, tune_study_name(ctx, cell), ctx.suite.tune,
+                            dict(cell.search))
     try:
         best = study.best_trial
     except ValueError:
@@ -185,7 +198,8 @@ def final_cell(ctx: RunContext, cell: Cell) -> tuple[bool, bool]:
     did, finished = False, True
     params = best_params(ctx, cell)
     for seed in ctx.suite.seeds:
-        study = tune.open_study(ctx.storage, final_study_name(cell, seed), ctx.suite.tune, {})
+        study = tune.open_study(ctx.storage, final_study_name(cell, seed, ctx.namespace),
+                                ctx.suite.tune, {})
         trial = tune.claim(study, 1)
         if trial is not None:
             did = True

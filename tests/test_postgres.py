@@ -139,12 +139,14 @@ def test_a_foreign_worker_with_a_stale_heartbeat_is_failed_and_its_trial_retried
 
     from bench import grid, suite as suite_mod, tune
     from bench.cli import main
+    from bench.work import study_namespace
 
     suite_path = small_suite(tmp_path, trials=2, seeds="[0]")
     suite = suite_mod.load(suite_path)
     cell = grid.expand(suite)[0]
     storage = tune.make_storage(pg_url, str(tmp_path))
-    study = tune.open_study(storage, cell.cell_id, suite.tune, dict(cell.search))
+    name = study_namespace(suite.name, "stale", True) + cell.cell_id  # the run's study
+    study = tune.open_study(storage, name, suite.tune, dict(cell.search))
     trial = tune.claim(study, suite.tune.trials)
     trial.set_user_attr(tune.OWNER, "another-machine:4242")
     params = tune.suggest(trial, dict(cell.search))
@@ -166,3 +168,20 @@ def test_a_foreign_worker_with_a_stale_heartbeat_is_failed_and_its_trial_retried
     assert retry[0].state == TrialState.COMPLETE
     assert retry[0].number in {r["trial"] for r in recs if r["cell"]["cell_id"] == cell.cell_id}
     assert_storage_settled(pg_url)
+
+
+def test_runs_with_different_ids_share_a_database_without_mixing(tmp_path, pg_url):
+    """Studies in a shared database are named <suite>/<run id>/<cell>: a second run is a
+    new run (its whole budget trained again), not a resume of the first."""
+    from bench.cli import main
+
+    suite = small_suite(tmp_path, trials=2, seeds="[0]")
+    for run_id in ("monday", "tuesday"):
+        assert main(["run", suite, "--storage", pg_url, "--run-id", run_id, "-q"]) == 0
+        recs = records.load(run_dir(tmp_path, run_id))
+        assert_budget(suite, recs)
+        assert {r["run_id"] for r in recs} == {run_id}
+        assert {r["worker"] for r in recs} == {f"{os.uname().nodename}:{os.getpid()}"}
+    names = set(stored_trials(pg_url, suite))
+    assert len(names) == 2 * 2 * 2 and all(n.startswith(("tiny/monday/", "tiny/tuesday/"))
+                                           for n in names)

@@ -184,3 +184,15 @@ def test_a_rank_of_a_distributed_launcher_is_refused_before_training(tmp_path, m
     err = capsys.readouterr().err
     assert "WORLD_SIZE=2" in err and "CUDA_VISIBLE_DEVICES" in err
     assert not (tmp_path / "results" / "tiny" / "ddp").exists()
+
+
+def test_a_shared_storage_without_a_run_id_is_refused(tmp_path, capsys):
+    """Every worker must name the same run; a timestamped default would split them."""
+    from bench.cli import main
+
+    suite = small_suite(tmp_path)
+    url = "postgresql+psycopg://bench:secret@db.example:5432/bench"
+    assert main(["run", suite, "--storage", url, "--worker", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "--run-id" in err and "secret" not in err
+    assert not (tmp_path / "results").exists()
