@@ -84,8 +84,9 @@ def _classify(exc: BaseException) -> tuple[str, str]:
 
 
 def run_one(ctx: RunContext, cell: Cell, study, trial, *, phase: str, seed: int,
-            params: dict) -> dict:
-    """Train one claimed trial and finish it with its record (never raises but Ctrl-C)."""
+            params: dict) -> dict | None:
+    """Train one claimed trial and finish it with its record (never raises but Ctrl-C);
+    None when another worker failed the trial meanwhile (nothing recorded here)."""
     import optuna
 
     started = time.time()
@@ -113,6 +114,8 @@ def run_one(ctx: RunContext, cell: Cell, study, trial, *, phase: str, seed: int,
         rec = _record(ctx, cell, phase=phase, trial=trial.number, seed=seed,
                       params=_public(params), status="pruned", reason=str(exc),
                       started=started, fields={"history": _history(trial)})
+    except optuna.exceptions.UpdateFinishedTrialError:  # reporting to a trial that another
+        return None  # worker failed as stale (this one stalled): its retry records it
     except (Exception, BenchError) as exc:  # failures are data, not crashes
         status, reason = _classify(exc)
         ctx.errors += reason.startswith("error")

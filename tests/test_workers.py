@@ -196,3 +196,67 @@ def test_a_shared_storage_without_a_run_id_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--run-id" in err and "secret" not in err
     assert not (tmp_path / "results").exists()
+
+
+def test_finishing_a_trial_that_another_worker_failed_saves_nothing(tmp_path):
+    """A worker that stalled past the heartbeat grace finds its trial failed and retried
+    elsewhere: its late result is dropped (the retry records it), never saved twice."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from bench import tune
+
+    storage = tune.make_storage(None, str(tmp_path))
+    study = optuna.create_study(storage=storage, study_name="cell")
+    trial = tune.claim(study, 2)
+    storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)  # "stale": failed
+    saved: list = []
+    assert not tune.finish(study, trial, {"status": "complete", "objective": 0.5},
+                           save=saved.append)
+    assert saved == []
+    frozen = study.get_trials()[0]
+    assert frozen.state == TrialState.FAIL and tune.RECORD not in frozen.user_attrs
+    ok = tune.claim(study, 2)  # a live trial is finished normally: saved, then told
+    assert tune.finish(study, ok, {"status": "complete", "objective": 0.7}, save=saved.append)
+    assert saved == [{"status": "complete", "objective": 0.7}]
+    assert study.get_trials()[1].state == TrialState.COMPLETE
+
+
+def test_a_worker_whose_trial_was_failed_under_it_drops_its_result(tmp_path, monkeypatch):
+    """Mid-training, another worker fails this worker's trial (a stale heartbeat) and
+    enqueues its retry: this worker's next report to the trial is refused, it records
+    nothing for it, runs the retry like any trial, and the budget comes out exact."""
+    import contextlib
+
+    from optuna.trial import TrialState
+
+    from bench import trial as trial_mod, tune
+    from bench.cli import main
+
+    real_execute, real_heartbeat = trial_mod.execute, tune.heartbeat
+    current: dict = {}
+    stolen: list = []
+
+    @contextlib.contextmanager
+    def heartbeat(study, trial):
+        current.update(study=study, trial=trial)
+        with real_heartbeat(study, trial):
+            yield
+
+    def execute(cache, params, *, on_eval=None, **kw):
+        study, trial = current["study"], current["trial"]
+        if not stolen and kw["split"] == "validation":
+            stolen.append(trial.number)
+            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            tune.retry_interrupted(study, study._storage.get_trial(trial._trial_id))
+            on_eval(1, {"accuracy": 0.5, "loss": 1.0})  # the refused report
+        return real_execute(cache, params, on_eval=on_eval, **kw)
+
+    monkeypatch.setattr(tune, "heartbeat", heartbeat)
+    monkeypatch.setattr(trial_mod, "execute", execute)
+    suite = tiny_suite(tmp_path, methods="[methods.full]\nlr = { low = 1e-4, high = 1e-3 }\n",
+                       trials=2, seeds="[0]")
+    assert main(["run", suite, "--run-id", "stolen", "-q"]) == 0
+    recs = records.load(run_dir(tmp_path, "stolen"))
+    assert_budget(suite, recs)
+    assert stolen and stolen[0] not in {r["trial"] for r in recs}
