@@ -341,7 +341,7 @@ def test_mfu_arithmetic():
 
 def test_flop_params_excludes_embedding_tables():
     pytest.importorskip("torch")
-    from tests.tiny import tiny_bert
+    from tiny import tiny_bert
 
     # BERT h=32, 2 layers, ffn 64, 2 labels: per layer q,k,v,o 4*(32*32+32) + LN 64
     # + ffn (32*64+64) + (64*32+32) + LN 64 = 8544; + embedding LN 64 + pooler 1056
@@ -353,7 +353,7 @@ def test_flop_params_counts_a_tied_output_layer():
     pytest.importorskip("torch")
     from transformers import LlamaForCausalLM
 
-    from tests.tiny import llama_config
+    from tiny import llama_config
 
     untied = LlamaForCausalLM(llama_config())
     cfg = llama_config()

@@ -20,7 +20,7 @@ CLS, SEP = 101, 102  # MiniLM's [CLS] and [SEP]
 
 @pytest.fixture(scope="module")
 def tok():
-    from tests.tiny import minilm_tokenizer
+    from tiny import minilm_tokenizer
 
     return minilm_tokenizer()
 
