@@ -16,7 +16,7 @@ from bench.train import (CHECK_EVERY, Diverged, build_optimizer, eval_steps, fit
                          lr_factor, make_accelerator, param_groups, resolve_precision,
                          total_steps)
 from bench.errors import UsageError  # noqa: E402
-from tests.tiny import bert_config, minilm_tokenizer, tiny_bert  # noqa: E402
+from tiny import bert_config, minilm_tokenizer, tiny_bert  # noqa: E402
 
 GOOD = ("good", "great", "fine", "lovely")
 BAD = ("bad", "awful", "poor", "dreadful")

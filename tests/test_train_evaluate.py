@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 from bench.errors import DataError  # noqa: E402
 from bench.tasks.spec import Task  # noqa: E402
 from bench.train import Evaluation, evaluate, make_evaluate_fn  # noqa: E402
-from tests.tiny import minilm_tokenizer, tiny_bert, tiny_llama  # noqa: E402
+from tiny import minilm_tokenizer, tiny_bert, tiny_llama  # noqa: E402
 
 SST2 = Task(name="toy_cls", labels=("negative", "positive"), metrics=("accuracy", "f1"))
 STSB = Task(name="toy_reg", kind="regression", metrics=("pearson", "spearmanr"),
