@@ -14,6 +14,7 @@ from bench.report.model import Figure, Section
 from bench.report.sections.cost import cost_section
 from bench.report.sections.fairness import fairness_section
 from bench.report.sections.header import header_section
+from bench.report.sections.regimes import regimes_section
 from bench.report.sections.results import table_section, tradeoff_section
 from bench.report.sections.tuning import tuning_section
 from bench.report.sections.uncertainty import uncertainty_section
@@ -27,6 +28,7 @@ SECTIONS: list[SectionFn] = [
     cost_section,
     fairness_section,
     uncertainty_section,
+    regimes_section,
     tuning_section,
 ]
 
