@@ -166,14 +166,16 @@ def claim(study, budget: int):
     with warnings.catch_warnings():  # "heartbeat is supposed to be used with optimize":
         warnings.simplefilter("ignore", UserWarning)  # we beat ourselves (`heartbeat`)
         trial = study.ask()
+    # Owner and a first beat at once: a worker that dies from here on, even before it
+    # gives a surplus slot back, leaves a trial that the reapers can see is dead.
+    trial.set_user_attr(OWNER, WORKER)
+    if _beat_every(study._storage):
+        study._storage.record_heartbeat(trial._trial_id)
     before = [t for t in study.get_trials(deepcopy=False)
               if t.number < trial.number and is_live(t)]
     if len(before) >= budget:  # another worker got there first: give the slot back
         study.tell(trial, state=TrialState.FAIL)
         return None
-    trial.set_user_attr(OWNER, WORKER)
-    if _beat_every(study._storage):  # a first beat at once: a worker that dies before
-        study._storage.record_heartbeat(trial._trial_id)  # training is noticed too
     return trial
 
 
