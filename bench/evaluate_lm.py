@@ -1,15 +1,19 @@
 """Causal-LM evaluation of instruction tasks: response loss, perplexity, token accuracy,
-and for short-answer tasks accuracy by answer ranking and exact match by greedy generation.
+exact match, and for short-answer tasks accuracy by ranking the answers.
 
 - `loss`: mean next-token negative log-likelihood over the response tokens (labels that
   are not -100), weighted by tokens across the split; `perplexity` = exp(loss);
-  `token_accuracy`: the share of response tokens the model's argmax predicts.
+  `token_accuracy`: the share of response tokens that are the model's argmax.
+- `exact_match`: the share of examples whose greedy decoding reproduces the reference
+  response token for token, up to and including its end token. Computed exactly from the
+  same teacher-forced pass, without generating: greedy decoding emits the reference iff
+  every reference token is the argmax given the reference tokens before it.
 - `accuracy` (and any other classification metric the task lists): rank classification,
-  as T0/FLAN evaluate multiple choice: every class's answer (its tokens plus the end of
-  turn) is appended to the prompt, and the class whose answer has the highest total
-  log-likelihood is the prediction. Needs the `choices` that `bench.tasks.instruct` stores.
-- `exact_match` (when the task lists it): greedy generation from the prompt, compared with
-  the reference answer after lower-casing and trimming spaces and punctuation.
+  as T0/FLAN score multiple choice: every class's answer (its tokens plus the end token)
+  is appended to the prompt, and the class whose answer has the highest total
+  log-likelihood is the prediction. Needs the `choices` that `bench.tasks.instruct` stores;
+  the loss, token accuracy and exact match are then read off the gold answer's rows of the
+  same pass (the identical sequences), so a short-answer task costs one pass per class.
 
 Prompt-learning methods prepend virtual tokens, so the logits are read off the last
 positions (as many as the input has). Predictions kept for the paired bootstrap are the
@@ -19,12 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import math
-import string
 from typing import Any, Callable, Sequence
 
 from bench.evaluate import Evaluation, wall_clock
-
-MAX_NEW_TOKENS = 32  # generation budget for free-form exact match
 
 
 def evaluate_lm(model: Any, examples: Sequence[dict], *, collate: Callable, batch_size: int,
@@ -47,15 +48,15 @@ def evaluate_lm(model: Any, examples: Sequence[dict], *, collate: Callable, batc
     start = wall_clock(device)
     try:
         with torch.no_grad(), autocast:
-            nll, counts, correct = response_nll(model, examples, collate, batch_size, device)
-            metrics = _lm_metrics(nll, counts, correct)
-            preds, labels = [n / max(c, 1) for n, c in zip(nll, counts)], counts
             if all("choices" in e for e in examples):
-                preds, labels = rank_answers(model, examples, collate, batch_size, device)
-                metrics |= _class_metrics(task, preds, labels)
-            if "exact_match" in task.metrics:
-                metrics["exact_match"] = exact_match(model, examples, collate, batch_size,
-                                                     device)
+                preds, labels, stats = rank_answers(model, examples, collate, batch_size,
+                                                    device)
+                metrics = _lm_metrics(*stats) | _class_metrics(task, preds, labels)
+            else:
+                stats = response_nll(model, examples, collate, batch_size, device)
+                metrics = _lm_metrics(*stats)
+                preds = [n / max(c, 1) for n, c in zip(stats[0], stats[1])]
+                labels = stats[1]
     finally:
         model.train(was_training)
     return Evaluation(metrics=metrics, preds=preds, labels=labels, loss=metrics["loss"],
@@ -71,7 +72,7 @@ def _forward(model: Any, batch: dict, device: Any) -> tuple[Any, Any]:
 
 
 def _token_stats(logits: Any, labels: Any) -> tuple[Any, Any, Any]:
-    """Per-sequence summed next-token NLL, target count and correctly predicted targets."""
+    """Per-sequence summed next-token NLL, target count and targets that are the argmax."""
     import torch
 
     logits, labels = logits[:, :-1], labels[:, 1:]
@@ -99,8 +100,9 @@ def response_nll(model: Any, examples: Sequence[dict], collate: Callable, batch_
 def _lm_metrics(nll: list[float], counts: list[int], correct: list[int]) -> dict[str, float]:
     tokens = max(sum(counts), 1)
     loss = sum(nll) / tokens
+    exact = sum(c == k and c > 0 for c, k in zip(counts, correct)) / max(len(counts), 1)
     return {"loss": loss, "perplexity": math.exp(min(loss, 700.0)),
-            "token_accuracy": sum(correct) / tokens}
+            "token_accuracy": sum(correct) / tokens, "exact_match": exact}
 
 
 def answer_sequences(ex: dict) -> list[dict]:
@@ -111,14 +113,16 @@ def answer_sequences(ex: dict) -> list[dict]:
 
 
 def rank_answers(model: Any, examples: Sequence[dict], collate: Callable, batch_size: int,
-                 device: Any) -> tuple[list[int], list[int]]:
-    """(predicted class ids, gold class ids): the most likely answer of each example."""
-    n_choices = len(examples[0]["choices"])
+                 device: Any) -> tuple[list[int], list[int], tuple[list, list, list]]:
+    """(predicted class ids, gold class ids, response stats of the gold answers): the most
+    likely answer of each example, and `response_nll`'s numbers for the reference."""
+    n = len(examples[0]["choices"])
     seqs = [s for ex in examples for s in answer_sequences(ex)]
-    scores, _, _ = response_nll(model, seqs, collate, batch_size, device)
-    preds = [min(range(n_choices), key=lambda c: scores[i * n_choices + c])
-             for i in range(len(examples))]
-    return preds, [int(ex["answer"]) for ex in examples]
+    nll, counts, correct = response_nll(model, seqs, collate, batch_size, device)
+    preds = [min(range(n), key=lambda c: nll[i * n + c]) for i in range(len(examples))]
+    gold = [i * n + int(ex["answer"]) for i, ex in enumerate(examples)]
+    return preds, [int(ex["answer"]) for ex in examples], (
+        [nll[g] for g in gold], [counts[g] for g in gold], [correct[g] for g in gold])
 
 
 def _class_metrics(task: Any, preds: list[int], labels: list[int]) -> dict[str, float]:
@@ -127,41 +131,3 @@ def _class_metrics(task: Any, preds: list[int], labels: list[int]) -> dict[str, 
 
     names = ["accuracy", *(m for m in task.metrics if m in METRICS and m != "accuracy")]
     return {m: METRICS[m](preds, labels) for m in names}
-
-
-def normalize(text: str) -> str:
-    """Lower-cased, whitespace-collapsed, without surrounding punctuation."""
-    return " ".join(text.lower().split()).strip(string.punctuation + " ")
-
-
-def exact_match(model: Any, examples: Sequence[dict], collate: Callable, batch_size: int,
-                device: Any) -> float:
-    """Share of examples whose greedy generation (cut at the end token) equals the reference
-    answer after `normalize`; compared as token ids when the collate has no tokenizer."""
-    import torch
-
-    tokenizer = getattr(collate, "tokenizer", None)
-    pad = int(getattr(collate, "pad_id", 0))
-    limit = (max(len(c) for c in examples[0]["choices"])
-             if all("choices" in e for e in examples) else MAX_NEW_TOKENS)
-    hits = 0
-    for start in range(0, len(examples), batch_size):
-        chunk = examples[start:start + batch_size]
-        prompts = [e["input_ids"][:e["prompt_len"]] for e in chunk]
-        width = max(len(p) for p in prompts)  # left padding: generation continues the prompt
-        ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=device)
-        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts],
-                            device=device)
-        out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=limit,
-                             do_sample=False, pad_token_id=pad)
-        for e, new in zip(chunk, out[:, width:].tolist()):
-            reference = [t for t in e["labels"][e["prompt_len"]:] if t != -100]
-            new = _until(new, reference[-1] if reference else None)
-            hits += (normalize(tokenizer.decode(new, skip_special_tokens=True))
-                     == normalize(e["target"])) if tokenizer is not None else new == reference
-    return hits / len(examples)
-
-
-def _until(ids: list[int], end: int | None) -> list[int]:
-    """`ids` up to and including the first `end` token."""
-    return ids[:ids.index(end) + 1] if end is not None and end in ids else ids

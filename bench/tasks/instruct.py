@@ -11,8 +11,7 @@ right) carries label -100 too.
 
 Classification tasks posed as instructions (`sst2_instruct`) also store, per example, the
 token ids of every class's answer (`choices`) and the gold class (`answer`), so that
-`bench.evaluate_lm` can score accuracy by ranking the answers' likelihoods, and the answer
-text (`target`) for exact match of a greedy generation.
+`bench.evaluate_lm` can score accuracy by ranking the answers' likelihoods.
 
 Splits follow `bench.tasks.prepare`: validation is carved out of train (seeded,
 stratified by class), then train is subsampled. A task without a held-out file (the
@@ -157,7 +156,7 @@ def encode(tokenizer: Any, row: Row, max_length: int,
     ids = prompt + response
     out = {"input_ids": ids, "attention_mask": [1] * len(ids),
            "labels": [-100] * len(prompt) + response, "prompt_len": len(prompt),
-           "answer": row.answer, "target": row.output}
+           "answer": row.answer}
     if choices:
         out["choices"] = choices
     return out
@@ -167,7 +166,6 @@ class InstructCollate:
     """Right-pads a batch: pad token ids, attention mask 0, labels -100 (never a target)."""
 
     def __init__(self, tokenizer: Any):
-        self.tokenizer = tokenizer  # bench.evaluate_lm decodes generations with it
         pad = tokenizer.pad_token_id
         self.pad_id = int(pad if pad is not None else (end_id(tokenizer) or 0))
 
