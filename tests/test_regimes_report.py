@@ -35,7 +35,7 @@ def regime_rec(kind, label, seed, evals, metrics, trainable, status="complete", 
             "counts": {"trainable": trainable, "percent": trainable / 10},
             "regime": {"name": kind, "kind": kind, "tasks": tasks,
                        "evals": [{"stage": s, "eval_task": t, "value": v}
-                                 for s, t, v in evals], "general": list(general)},
+                                 for s, t, v in evals], "general_loss": list(general)},
             "finished_at": "2026-11-25T10:00:00+00:00"}
 
 

@@ -197,7 +197,8 @@ def test_causal_lm_regimes_with_general_text_loss(tmp_path, assets):
     assert len(recs) == 4 and all(r["status"] == "complete" for r in recs), [
         (r.get("reason"), r.get("traceback")) for r in recs]
     seq = next(r for r in recs if r["regime"]["kind"] == "sequential" and r["phase"] == "final")
-    general = seq["regime"]["general"]
+    assert seq["regime"]["general"] == "alpaca"
+    general = seq["regime"]["general_loss"]
     assert [g["stage"] for g in general] == [0, 1, 2] and general[0]["after"] == "base"
     assert seq["metrics"]["general_loss_change"] == pytest.approx(
         general[-1]["loss"] - general[0]["loss"])
@@ -205,7 +206,7 @@ def test_causal_lm_regimes_with_general_text_loss(tmp_path, assets):
         assert {"accuracy", "loss", "perplexity", "exact_match"} <= set(e["metrics"])
     tune_seq = next(r for r in recs if r["regime"]["kind"] == "sequential"
                     and r["phase"] == "tune")
-    assert tune_seq["regime"]["general"] == []  # measured in final runs only
+    assert tune_seq["regime"]["general_loss"] == []  # measured in final runs only
     singles = records.load(run)
     assert all(r["status"] == "complete" for r in singles), [r.get("reason") for r in singles]
     assert {r["cell"]["task"] for r in singles} == {"sst2_instruct"}

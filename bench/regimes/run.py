@@ -158,7 +158,7 @@ def _record(ctx: Any, cell: RegimeCell, *, phase: str, trial: int | None, seed: 
         counts=f.get("counts"), meter=f.get("meter"), started_at=started,
         trials_budget=study_tune(ctx.suite, cell).trials, worker=ctx.worker)
     rec["regime"] = cell.regime.describe() | {"evals": f.get("evals", []),
-                                              "general": f.get("general", [])}
+                                              "general_loss": f.get("general", [])}
     return rec
 
 

@@ -107,7 +107,7 @@ def _add(res: RegimeResult, rec: dict, regime: dict) -> None:
         if e.get("value") is not None:
             res.scores.setdefault((int(e["stage"]), str(e["eval_task"])), []).append(
                 float(e["value"]))
-    for g in regime.get("general") or []:
+    for g in regime.get("general_loss") or []:
         if g.get("loss") is not None:
             res.general.setdefault(int(g["stage"]), []).append(float(g["loss"]))
 
