@@ -27,8 +27,9 @@ def _add_run(sub) -> None:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue this run folder")
     p.add_argument("--new", action="store_true", help="start a new run folder (nightly "
                    "jobs: a fresh measurement each time)")
-    p.add_argument("--worker", action="store_true", help="long-lived worker mode: claim "
-                   "trials from the shared storage until the suite's budget is spent")
+    p.add_argument("--worker", action="store_true", help="one of several processes "
+                   "sharing a run (same --run-id): claims trials until the suite's budget is "
+                   "spent, writes records-<host>-<pid>.jsonl")
     p.add_argument("--baseline", metavar="FILE",
                    help="after the run, compare with this baseline; exit 1 on regression")
     p.add_argument("--quiet", "-q", action="store_true", help="plain log lines, no bars")
