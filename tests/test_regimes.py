@@ -221,7 +221,8 @@ def test_the_union_head_is_a_per_task_softmax():
     model.zero_grad()
     UnionHead(model, sizes)(x=x[:1], task_id=task[:1], labels=local[:1]).loss.backward()
     assert torch.all(model.w.weight.grad[2:] == 0) and torch.any(model.w.weight.grad[:2] != 0)
-    batch = MixedCollate(lambda fs: {"labels": torch.tensor([f["labels"] for f in fs])},
-                         offsets(sizes))([{"labels": 1, "task_id": 0}, {"labels": 2, "task_id": 1}])
+    collate = MixedCollate(lambda fs: {"labels": torch.tensor([f["labels"] for f in fs])},
+                           offsets(sizes))
+    batch = collate([{"labels": 1, "task_id": 0}, {"labels": 2, "task_id": 1}])
     assert batch["labels"].tolist() == [1, 4] and batch["task_id"].tolist() == [0, 1]
     assert not math.isnan(union.loss.item())

@@ -139,8 +139,8 @@ def _regime(name: str, body: Any, known: dict[str, Task], out: _Problems,
         return None
     kind = body.get("kind", name)
     if kind not in KINDS:
-        out.add(f"{where}.kind", f"unknown regime kind (the table name is the kind unless "
-                f"`kind` is set)", kind, f"kind = one of {', '.join(KINDS)}")
+        out.add(f"{where}.kind", "unknown regime kind (the table name is the kind unless "
+                "`kind` is set)", kind, f"kind = one of {', '.join(KINDS)}")
         return None
     before = len(out.items)
     for key in body:
