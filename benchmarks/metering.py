@@ -3,7 +3,9 @@
 The same cell as benchmarks/overhead.py (real MiniLM + LoRA on real SST-2, batch 16) is
 trained by `bench.train.fit` inside `bench.monitor.Monitor(hz)`, the three rates
 interleaved round by round in one process. Reported per rate: the median step time, the
-per-round slowdown against 0 Hz (target <= 1% at 20 Hz, bench's default), and the
+per-round slowdown against 0 Hz in wall time and in process CPU time per step (the CPU time
+includes the sampler thread's own work and is far steadier on shared cores; target <= 1%
+at 20 Hz, bench's default), and the
 sampler's direct cost: microseconds per sample (`Monitor._sample`, timed in a tight loop)
 times the rate, i.e. the share of one core the sampler thread itself takes.
 
@@ -30,10 +32,12 @@ def train_once(cell, cache, hz: float) -> dict:
     model = fresh_model(cache, 0)
     applied = METHODS["lora"](model, Context(kind="seq_cls", total_steps=spec.max_steps),
                               **cell.options)
+    c0 = time.process_time()
     with Monitor(hz=hz) as mon:
         result = fit(applied, cache.prepared.train, [], spec, collate=cache.prepared.collate)
+    cpu = time.process_time() - c0
     stats = mon.stats()
-    return {"step_s": result.train_s / result.steps, "samples_taken": stats["samples_taken"],
+    return {"step_s": result.train_s / result.steps, "cpu_step_s": cpu / result.steps, "samples_taken": stats["samples_taken"],
             "peak_rss_bytes": stats["peak_rss_bytes"], "train_s": result.train_s}
 
 
@@ -77,12 +81,16 @@ def main() -> None:
 
 def summarise(runs: dict[float, list[dict]], cost: dict, steps: int) -> dict:
     base = [r["step_s"] for r in runs[0.0]]
+    base_cpu = [r["cpu_step_s"] for r in runs[0.0]]
     rates = {}
     for hz, rs in runs.items():
         times = [r["step_s"] for r in rs]
         slow = [x - 1.0 for x in C.paired_ratios(times, base)]
+        cpu = [r["cpu_step_s"] for r in rs]
         rates[f"{hz:g}"] = {
             "step_s": C.spread(times), "slowdown_vs_0hz": C.spread(slow),
+            "cpu_step_s": C.spread(cpu),
+            "cpu_slowdown_vs_0hz": C.spread([x - 1.0 for x in C.paired_ratios(cpu, base_cpu)]),
             "slowdown_ratio_of_medians": C.median(times) / C.median(base) - 1.0,
             "samples_taken": C.median([r["samples_taken"] for r in rs]),
             "direct_cost_share_of_core": hz * cost["median"] * 1e-6,
@@ -90,19 +98,23 @@ def summarise(runs: dict[float, list[dict]], cost: dict, steps: int) -> dict:
     return {"cell": {"model": "all-MiniLM-L6-v2", "method": "lora r=8", "task": "SST-2",
                      "batch_size": 16, "steps_per_fit": steps},
             "sample_cost_us": cost, "rates": rates,
-            "target": "slowdown at 20 Hz <= 1%",
-            "met": rates["20"]["slowdown_vs_0hz"]["median"] <= 0.01}
+            "target": "slowdown at 20 Hz <= 1% (wall and CPU time per step)",
+            "met": rates["20"]["slowdown_vs_0hz"]["median"] <= 0.01
+            and rates["20"]["cpu_slowdown_vs_0hz"]["median"] <= 0.01}
 
 
 def print_summary(s: dict) -> None:
     rows = []
     for hz, r in s["rates"].items():
         sl = r["slowdown_vs_0hz"]
+        cs = r["cpu_slowdown_vs_0hz"]
         rows.append([hz, r["step_s"]["median"], f"{100 * sl['median']:+.2f}%",
                      f"{100 * sl['q1']:+.1f}%…{100 * sl['q3']:+.1f}%",
+                     f"{100 * cs['median']:+.2f}%", f"{100 * cs['q1']:+.1f}%…{100 * cs['q3']:+.1f}%",
                      f"{100 * r['direct_cost_share_of_core']:.3f}%", r["samples_taken"]])
-    print(C.table(rows, ["Hz", "step s (median)", "slowdown (median of paired)",
-                         "slowdown IQR", "sampler CPU (direct)", "samples/fit"]))
+    print(C.table(rows, ["Hz", "step s (median)", "wall slowdown (median of paired)",
+                         "wall IQR", "CPU-time slowdown", "CPU IQR", "sampler CPU (direct)",
+                         "samples/fit"]))
     print(f"one sample costs {s['sample_cost_us']['median']:.1f} µs")
     print(f"target <= 1% at 20 Hz: {'met' if s['met'] else 'NOT met'}")
 

@@ -12,7 +12,8 @@ order and averaged over random orders of the same trials (the pruner's luck), at
 evaluation points. Finally one cell is tuned for real with bench's default pruner and its
 pruning decisions are compared with the replay's.
 
-    python benchmarks/search.py [--trials 10] [--from RUN_DIR] [--no-validate] [--out FILE]
+    python benchmarks/search.py [--trials 10] [--train-samples 384] [--eval-samples 200]
+                               [--from RUN_DIR] [--no-validate] [--out FILE]
 """
 from __future__ import annotations
 
@@ -33,20 +34,24 @@ HALF_POINT = 0.005
 
 
 def candidates() -> dict:
-    """Pruners to compare: bench's current default first, then the alternatives."""
+    """Pruners to compare: bench's default first, then the alternatives."""
     import optuna
 
-    from bench.tune import pruner as bench_pruner
+    from bench.tune import PRUNE_AFTER, _after_share, pruner as bench_pruner
 
     p = optuna.pruners
-    out = {"bench default (median)": lambda: bench_pruner("median"),
-           "none": p.NopPruner}
-    for k in (1, 2, 3, 4):
+    out = {f"bench default (median from {PRUNE_AFTER:g} of the trial)":
+           lambda: bench_pruner("median"), "none": p.NopPruner}
+    for k in (1, 2, 3):
         out[f"median startup={k}"] = lambda k=k: p.MedianPruner(n_startup_trials=k)
-    for pct in (25.0, 33.0):
+        out[f"percentile keep 33% startup={k}"] = \
+            lambda k=k: p.PercentilePruner(33.0, n_startup_trials=k)
+    for share in (0.25, 0.5):
         for k in (1, 2, 3):
-            out[f"percentile keep {pct:g}% startup={k}"] = \
-                lambda pct=pct, k=k: p.PercentilePruner(pct, n_startup_trials=k)
+            out[f"median from {share:g} startup={k}"] = \
+                lambda s=share, k=k: _after_share(p.MedianPruner(n_startup_trials=k), s)
+            out[f"percentile 33% from {share:g} startup={k}"] = \
+                lambda s=share, k=k: _after_share(p.PercentilePruner(33.0, n_startup_trials=k), s)
     for rf in (2, 3, 4):
         out[f"successive halving rf={rf}"] = \
             lambda rf=rf: p.SuccessiveHalvingPruner(reduction_factor=rf)
@@ -116,7 +121,16 @@ def order_replays(cells, curves, make, orders: int) -> dict:
     return out
 
 
-def validate(suite_args: dict, curves, folder: str) -> dict:
+def curves_commits(run_dir: str) -> list[str]:
+    """The git commits the exhaustive run's records were written by."""
+    found = set()
+    for path in Path(run_dir).glob("records*.jsonl"):
+        for line in path.read_text().splitlines():
+            found.add((json.loads(line).get("env") or {}).get("git_commit"))
+    return sorted(c for c in found if c)
+
+
+def validate(suite_args: dict, curves, curves_dir: str, folder: str) -> dict:
     """Tune the first cell for real with bench's default pruner; compare with the replay."""
     from bench import tune
 
@@ -126,17 +140,22 @@ def validate(suite_args: dict, curves, folder: str) -> dict:
     cell = cells[0]
     run_dir = str(Path(folder) / "pruned")
     wall = tune_cells(suite, [cell], run_dir)
-    real = {}
+    real, commits = {}, set()
     for line in sorted(Path(run_dir).glob("records*.jsonl"))[0].read_text().splitlines():
         rec = json.loads(line)
+        commits.add((rec.get("env") or {}).get("git_commit"))
         hist = rec.get("history") or []
         real[rec["trial"]] = hist[-1]["step"] if rec["status"] == "pruned" else None
     replayed = R.replay(curves[cell.cell_id], tune.pruner("median"),
                         sampler=tune.sampler("tpe", 0, dict(cell.search)),
                         search=dict(cell.search))
     predicted = {o["trial"]: o["pruned_at"] for o in replayed["outcomes"]}
+    # curves are reproducible for the same code: a replay of curves recorded by another
+    # commit can disagree because the training itself changed
     return {"cell": cell.label, "wall_s": wall, "real_pruned_at": real,
-            "replay_pruned_at": predicted, "agree": real == predicted}
+            "replay_pruned_at": predicted, "agree": real == predicted,
+            "commits": {"real": sorted(c for c in commits if c),
+                        "exhaustive": curves_commits(curves_dir)}}
 
 
 def main() -> None:
@@ -145,8 +164,12 @@ def main() -> None:
     p.add_argument("--orders", type=int, default=100, help="random orders per cell")
     p.add_argument("--from", dest="source", help="reuse this exhaustive run folder")
     p.add_argument("--no-validate", action="store_true", help="skip the real pruned run")
+    p.add_argument("--train-samples", type=int, default=384, help="SST-2 training examples "
+                   "per trial (batch 16: steps = this / 16)")
+    p.add_argument("--eval-samples", type=int, default=200, help="validation examples")
     args = p.parse_args()
-    sizes = {"n": 96, "e": 48} if args.quick else {"n": 384, "e": 200}
+    sizes = ({"n": 96, "e": 48} if args.quick else
+             {"n": args.train_samples, "e": args.eval_samples})
     trials = 3 if args.quick else args.trials
     C.quiet()
     folder = tempfile.mkdtemp(prefix="bench-search-")
@@ -160,7 +183,8 @@ def main() -> None:
     study = study_replays(cells, curves, make)
     orders = order_replays(cells, curves, make, 10 if args.quick else args.orders)
     replay_s = time.perf_counter() - t0
-    check = None if args.no_validate else validate({"train": sizes, "trials": trials}, curves, folder)
+    check = None if args.no_validate else validate(
+        {"train": sizes, "trials": trials}, curves, run_dir, folder)
     summary = summarise(cells, curves, study, orders, check, wall, replay_s, run_dir)
     print_summary(summary)
     C.write_summary("search", args.out, summary)
@@ -169,13 +193,16 @@ def main() -> None:
 def summarise(cells, curves, study, orders, check, wall, replay_s, run_dir) -> dict:
     trials = {c.label: [{"trial": x.number, "params": x.params, "final": x.final,
                          "curve": x.points} for x in curves[c.cell_id]] for c in cells}
-    default = study["bench default (median)"][6]
-    return {"grid": {"model": "all-MiniLM-L6-v2", "task": "SST-2 (validation carve-out, "
-                     "200 examples)", "methods": [c.label for c in cells],
+    default = next(iter(study.values()))[6]
+    return {"grid": {"model": "all-MiniLM-L6-v2", "task": "SST-2 (train subsample, "
+                     "validation carve-out of train)", "methods": [c.label for c in cells],
+                     "train_examples": cells[0].train.max_train_samples,
+                     "validation_examples": cells[0].train.max_eval_samples,
                      "trials_per_cell": len(next(iter(curves.values()))),
                      "steps_per_trial": next(iter(curves.values()))[0].total,
                      "eval_points_recorded": 6, "sampler": "tpe seed 0"},
-            "exhaustive_run": run_dir, "exhaustive_wall_s": wall, "replay_wall_s": replay_s,
+            "exhaustive_run": run_dir, "exhaustive_commits": curves_commits(run_dir),
+            "exhaustive_wall_s": wall, "replay_wall_s": replay_s,
             "trials": trials, "study_order": study, "random_orders": orders,
             "validation": check,
             "target": "best within 0.5 pt of exhaustive at <= 35% of its train steps",
