@@ -1,9 +1,9 @@
 """Fixed costs of a trial: loading the model and tokenising the data, with and without the
 per-cell caches, as a share of the trial's wall time.
 
-The cell is bench's CPU default (suites/smoke.toml's training settings: real MiniLM + LoRA
-on real SST-2, 320 training and 200 validation examples, batch 16, max_length 64, two
-evaluation points). Two kinds of trial are interleaved in one process:
+The cell is CPU-smoke sized: real MiniLM + LoRA on real SST-2, 320 training and 200
+validation examples, batch 16, max_length 64, two evaluation points (20 steps). Two kinds
+of trial are interleaved in one process:
 
 - cached (what `bench run` does): the cell's base model and tokenised splits are loaded
   once (`bench.trial.load_cell`, timed apart) and each trial deep-copies the base and

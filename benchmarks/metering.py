@@ -37,7 +37,8 @@ def train_once(cell, cache, hz: float) -> dict:
         result = fit(applied, cache.prepared.train, [], spec, collate=cache.prepared.collate)
     cpu = time.process_time() - c0
     stats = mon.stats()
-    return {"step_s": result.train_s / result.steps, "cpu_step_s": cpu / result.steps, "samples_taken": stats["samples_taken"],
+    return {"step_s": result.train_s / result.steps, "cpu_step_s": cpu / result.steps,
+            "samples_taken": stats["samples_taken"],
             "peak_rss_bytes": stats["peak_rss_bytes"], "train_s": result.train_s}
 
 
@@ -110,7 +111,8 @@ def print_summary(s: dict) -> None:
         cs = r["cpu_slowdown_vs_0hz"]
         rows.append([hz, r["step_s"]["median"], f"{100 * sl['median']:+.2f}%",
                      f"{100 * sl['q1']:+.1f}%…{100 * sl['q3']:+.1f}%",
-                     f"{100 * cs['median']:+.2f}%", f"{100 * cs['q1']:+.1f}%…{100 * cs['q3']:+.1f}%",
+                     f"{100 * cs['median']:+.2f}%",
+                     f"{100 * cs['q1']:+.1f}%…{100 * cs['q3']:+.1f}%",
                      f"{100 * r['direct_cost_share_of_core']:.3f}%", r["samples_taken"]])
     print(C.table(rows, ["Hz", "step s (median)", "wall slowdown (median of paired)",
                          "wall IQR", "CPU-time slowdown", "CPU IQR", "sampler CPU (direct)",

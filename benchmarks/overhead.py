@@ -3,9 +3,9 @@
 Both arms train the same cell (real all-MiniLM-L6-v2 + LoRA r=8 on query/value, head and
 pooler trained, real SST-2 tokenised by bench, batch 16, same steps, same seed, same
 AdamW groups, schedule and clipping) from the same starting weights, interleaved
-(bench, plain, bench-no-gc, then reversed, …) in one process. The plain arm builds its model with peft's own
-`get_peft_model` and writes the loop out by hand; the bench arm applies bench's `lora`
-method and calls `fit`. Reported: throughput (examples/s) of each arm end to end (the whole
+(bench, plain, bench-no-gc, then reversed, …) in one process. The plain arm builds its
+model with peft's own `get_peft_model` and writes the loop out by hand; the bench arm
+applies bench's `lora` method and calls `fit`. Reported: throughput (examples/s) of each arm end to end (the whole
 call: optimizer, accelerate set-up, loop, clean-up), of the loop alone, and per CPU second
 of the whole call (process CPU time: far steadier than wall time when other processes
 share the cores, and with one torch thread it is the work done), the per-round
@@ -105,8 +105,8 @@ def plain_arm(cell, cache) -> dict:
                              {"params": no_decay, "weight_decay": 0.0}], lr=spec.lr,
                             fused=True if device.type == "cuda" else None)
     total, warm = spec.max_steps, math.ceil(spec.warmup_ratio * spec.max_steps)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: s / max(1, warm) if s < warm else max(0.0, (total - s) / max(1, total - warm)))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: s / max(1, warm) if s < warm
+                                              else max(0.0, (total - s) / max(1, total - warm)))
     gen = torch.Generator().manual_seed(SEED)
     order: list[int] = []
     model.train()
@@ -128,7 +128,8 @@ def plain_arm(cell, cache) -> dict:
     if device.type == "cuda":
         torch.cuda.synchronize()
     t2 = time.perf_counter()
-    return {"wall_s": t2 - t0, "cpu_s": time.process_time() - c0, "loop_s": t2 - t1, "samples": samples, "loss": last,
+    return {"wall_s": t2 - t0, "cpu_s": time.process_time() - c0, "loop_s": t2 - t1,
+            "samples": samples, "loss": last,
             "trainable": _trainable(model)}
 
 
@@ -200,10 +201,12 @@ def print_summary(s: dict) -> None:
     print(f"with fit's clean-up minus gc.collect (proposed): bench/plain end to end "
           f"{nogc['median']:.4f} ({nogc['min']:.3f}–{nogc['max']:.3f}), by CPU time "
           f"{nogc_cpu['median']:.4f}; fit set-up+clean-up "
-          f"{s['cleanup_s_per_fit']['median']:.3f} s -> {s['cleanup_s_per_fit_no_gc']['median']:.3f} s")
+          f"{s['cleanup_s_per_fit']['median']:.3f} s -> "
+          f"{s['cleanup_s_per_fit_no_gc']['median']:.3f} s")
     print(f"same final loss in every round: {s['same_final_loss']}  "
           f"trainable params bench/plain: {s['trainable_params']}")
-    print(f"target bench/plain >= 0.98 end to end (wall and CPU): {'met' if s['met'] else 'NOT met'}")
+    print("target bench/plain >= 0.98 end to end (wall and CPU): "
+          + ("met" if s["met"] else "NOT met"))
 
 
 if __name__ == "__main__":

@@ -83,14 +83,16 @@ def cell_records(rng: random.Random, model: str, task: str, method: str) -> list
         cut = rng.randint(1, POINTS - 1) if status == "pruned" else POINTS
         out.append(new_record(**base, phase="tune", trial=t, seed=0, split="validation",
                               params={"lr": lr}, status=status, history=hist[:cut],
-                              metrics={metric: final, "loss": 1 - final} if status == "complete" else {},
+                              metrics={metric: final, "loss": 1 - final}
+                              if status == "complete" else {},
                               objective=final if status == "complete" else None,
                               reason="diverged: loss nan" if status == "failed" else None,
                               counts=counts, meter=meter(rng, total, share, steps * cut // POINTS),
                               started_at=1_764_000_000 + t, finished_at=1_764_000_060 + t))
     for seed in SEEDS:
         n, acc = TASKS[task], quality + rng.gauss(0, 0.005)
-        labels = [rng.random() * 5 for _ in range(n)] if task == "stsb" else [i % 2 for i in range(n)]
+        labels = ([rng.random() * 5 for _ in range(n)] if task == "stsb"
+                  else [i % 2 for i in range(n)])
         preds = ([y + rng.gauss(0, 0.5) for y in labels] if task == "stsb" else
                  [y if rng.random() < acc else 1 - y for y in labels])
         out.append(new_record(**base, phase="final", trial=0, seed=seed, split="test",

@@ -213,8 +213,8 @@ def summarise(cells, curves, study, orders, check, wall, replay_s, run_dir) -> d
 def print_summary(s: dict) -> None:
     for label, ts in s["trials"].items():
         print(f"{label}: " + "  ".join(
-            f"lr={t['params'].get('lr', 0):.2e}→{t['final'] if t['final'] is None else round(t['final'], 3)}"
-            for t in ts))
+            f"lr={t['params'].get('lr', 0):.2e}→"
+            + ("failed" if t["final"] is None else f"{t['final']:.3f}") for t in ts))
     rows = []
     for name, per in s["study_order"].items():
         row = [name]
