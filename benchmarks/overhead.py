@@ -5,14 +5,15 @@ pooler trained, real SST-2 tokenised by bench, batch 16, same steps, same seed, 
 AdamW groups, schedule and clipping) from the same starting weights, interleaved
 (bench, plain, bench-no-gc, then reversed, …) in one process. The plain arm builds its
 model with peft's own `get_peft_model` and writes the loop out by hand; the bench arm
-applies bench's `lora` method and calls `fit`. Reported: throughput (examples/s) of each
-arm end to end (the whole call: optimizer, accelerate set-up, loop, clean-up), of the loop alone, and per CPU second
-of the whole call (process CPU time: far steadier than wall time when other processes
-share the cores, and with one torch thread it is the work done), the per-round
-ratios bench/plain and their median (target >= 0.98), and whether the two arms ended with
-the same training loss (they do the same arithmetic, so on CPU it is bit-identical).
-A third arm, bench-no-gc, is `fit` with the clean-up change proposed for bench/train.py
-(see `bench_arm`).
+applies bench's `lora` method and calls `fit`.
+
+Reported: throughput (examples/s) of each arm end to end (the whole call: optimizer,
+accelerate set-up, loop, clean-up), of the loop alone, and per CPU second of the whole
+call (process CPU time: far steadier than wall time when other processes share the cores,
+and with one torch thread it is the work done); the per-round ratios bench/plain and their
+median (target >= 0.98); and whether the arms ended with the same training loss (they do
+the same arithmetic, so on CPU it is bit-identical). A third arm, bench-no-gc, is `fit`
+with the clean-up change proposed for bench/train.py (see `bench_arm`).
 
     python benchmarks/overhead.py [--steps 24] [--repeats 8] [--out FILE]
 """
