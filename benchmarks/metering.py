@@ -60,8 +60,10 @@ def sample_cost_us(n: int = 2000) -> dict:
 def main() -> None:
     from overhead import build
 
-    args = C.parser("metering", __doc__, repeats=8).parse_args()
-    steps = 6 if args.quick else 16
+    p = C.parser("metering", __doc__, repeats=8)
+    p.add_argument("--steps", type=int, default=16, help="optimizer steps per fit")
+    args = p.parse_args()
+    steps = 6 if args.quick else args.steps
     repeats = 2 if args.quick else args.repeats
     C.quiet()
     cell, cache = build(steps)

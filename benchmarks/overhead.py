@@ -139,8 +139,10 @@ def _trainable(model) -> int:
 
 
 def main() -> None:
-    args = C.parser("overhead", __doc__, repeats=8).parse_args()
-    p_steps = 8 if args.quick else 24
+    p = C.parser("overhead", __doc__, repeats=8)
+    p.add_argument("--steps", type=int, default=24, help="optimizer steps per fit")
+    args = p.parse_args()
+    p_steps = 8 if args.quick else args.steps
     repeats = 2 if args.quick else args.repeats
     C.quiet()
     cell, cache = build(p_steps)
