@@ -157,6 +157,7 @@ def _record(ctx: Any, cell: RegimeCell, *, phase: str, trial: int | None, seed: 
         objective=metrics.get(PRIMARY) if status == "complete" else None, metrics=metrics,
         counts=f.get("counts"), meter=f.get("meter"), started_at=started,
         trials_budget=study_tune(ctx.suite, cell).trials, worker=ctx.worker)
+    rec["cell"]["metric"], rec["cell"]["direction"] = PRIMARY, "maximize"  # as bench.work
     rec["regime"] = cell.regime.describe() | {"evals": f.get("evals", []),
                                               "general_loss": f.get("general", [])}
     return rec

@@ -148,8 +148,9 @@ def _summary_table(where: str, group: list[RegimeResult], scale: float) -> Table
     return Table(f"Forgetting: {where}", tuple(columns), tuple(rows), bold=bold,
                  caption=f"Average = mean final score over all tasks; forgetting: lower is "
                  f"better (0 = nothing forgotten); BWT: higher is better. Scores ×{scale:g}. "
-                 "Best per column in bold. General loss: response loss on the general task "
-                 "(nats/token), base model vs after the last stage.",
+                 "Best per column in bold." + (" General loss: response loss on the general "
+                 "task (nats/token), base model (adapters disabled) vs after the last stage."
+                 if general else ""),
                  numeric=(False,) + (True,) * (len(columns) - 1))
 
 
