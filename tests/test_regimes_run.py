@@ -159,6 +159,13 @@ def test_encoder_regimes_end_to_end(tmp_path, assets):
     # a second run re-runs nothing
     assert main(["run", path, "-q"]) == 0
     assert len(regime_records(run)) == len(recs)
+    # records lost from the file are restored from the Optuna storage, not re-trained
+    (Path(run) / "regimes.jsonl").unlink()
+    assert main(["run", path, "-q"]) == 0
+    again = regime_records(run)
+    assert sorted((r["cell"]["cell_id"], r["phase"]) for r in again) == sorted(
+        (r["cell"]["cell_id"], r["phase"]) for r in recs)
+    assert {r["finished_at"] for r in again} == {r["finished_at"] for r in recs}
     # the report has a Regimes section with the forgetting matrix and multi-task table
     out = tmp_path / "report"
     assert main(["report", run, "--out", str(out)]) == 0

@@ -178,12 +178,15 @@ def restore(ctx: Any, cells: list[RegimeCell], recorder: Recorder) -> int:
             study = optuna.load_study(study_name=summary.study_name, storage=ctx.storage)
             stored += [t.user_attrs[tune.RECORD] for t in study.get_trials(deepcopy=False)
                        if tune.RECORD in t.user_attrs and tune.is_done(t)]
-    have = finished_keys(load(sorted(recorder.run_dir.glob("regimes*.jsonl"))))
+    from bench.runner import _folder_lock  # the runner's lock: one restorer per folder
+
     restored = 0
-    for rec in stored:
-        key = (rec["cell"]["cell_id"], rec["phase"], rec["trial"], rec["seed"])
-        if key not in have:
-            recorder.append(rec)
-            have.add(key)
-            restored += 1
+    with _folder_lock(str(recorder.run_dir)):
+        have = finished_keys(load(sorted(recorder.run_dir.glob("regimes*.jsonl"))))
+        for rec in stored:
+            key = (rec["cell"]["cell_id"], rec["phase"], rec["trial"], rec["seed"])
+            if key not in have:
+                recorder.append(rec)
+                have.add(key)
+                restored += 1
     return restored
