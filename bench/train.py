@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, Callable, Iterator, Sequence
 
+from bench.accel import PRECISIONS, make_accelerator, release, resolve_precision
 from bench.defaults import TrainSpec
-from bench.errors import DataError, UsageError
+from bench.errors import DataError
 from bench.evaluate import Evaluation, evaluate, make_evaluate_fn, wall_clock
+from bench.optim import build_optimizer, lr_factor, param_groups
 
-__all__ = ["CHECK_EVERY", "Diverged", "Evaluation", "FitResult", "evaluate", "fit",
-           "make_accelerator", "make_evaluate_fn", "resolve_precision"]
+__all__ = ["CHECK_EVERY", "PRECISIONS", "Diverged", "Evaluation", "FitResult",
+           "build_optimizer", "evaluate", "fit", "lr_factor", "make_accelerator",
+           "make_evaluate_fn", "param_groups", "resolve_precision"]
 
 # Optimizer steps between loss read-backs. Each read-back is a device sync; the step a loss
 # went non-finite is still reported exactly, at most CHECK_EVERY - 1 steps late.
 CHECK_EVERY = 8
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 EvaluateFn = Callable[[Any, Sequence[dict]], dict[str, float]]
 
@@ -59,42 +60,6 @@ class FitResult:
     loss_last: float = math.nan
 
 
-def resolve_precision(precision: str, cuda: bool, bf16_ok: bool = False) -> str:
-    """accelerate's `mixed_precision` ("no" | "bf16" | "fp16") for a TrainSpec precision.
-
-    "auto" is bf16 on a GPU that supports it and fp32 otherwise: CPU bf16 autocast is
-    20–40× slower than fp32 on CPUs without native bf16, so it is never chosen silently.
-    """
-    if precision not in PRECISIONS:
-        raise UsageError(f"[train] precision: unknown value {precision!r}; "
-                         f"fix: use one of {', '.join(PRECISIONS)}")
-    if precision == "auto":
-        return "bf16" if cuda and bf16_ok else "no"
-    if precision == "fp16" and not cuda:
-        raise UsageError("[train] precision = 'fp16' needs a CUDA GPU and none is visible; "
-                         "fix: use precision = 'auto' or 'fp32' on CPU")
-    return {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[precision]
-
-
-def make_accelerator(precision: str = "auto") -> Any:
-    """An `accelerate.Accelerator` for `precision` (one per process is typical).
-
-    accelerate keeps its state in a process-wide singleton that refuses a second
-    Accelerator with another mixed precision; a different precision resets that state
-    first, so tests and multi-suite processes can switch.
-    """
-    import torch
-    from accelerate import Accelerator
-    from accelerate.state import AcceleratorState
-
-    cuda = torch.cuda.is_available()
-    mixed = resolve_precision(precision, cuda, cuda and torch.cuda.is_bf16_supported())
-    state = AcceleratorState._shared_state
-    if state and state.get("_mixed_precision") != mixed:
-        AcceleratorState._reset_state()
-    return Accelerator(mixed_precision=mixed)
-
-
 def total_steps(n_train: int, spec: TrainSpec) -> int:
     """Optimizer steps of a fit: max_steps, else ceil(epochs × batches / grad_accum)."""
     if spec.max_steps:
@@ -107,56 +72,6 @@ def eval_steps(total: int, points: int) -> tuple[int, ...]:
     """`points` evenly spaced optimizer steps in 1..total, the last one being `total`."""
     points = max(1, min(points, total))
     return tuple(sorted({math.ceil(k * total / points) for k in range(1, points + 1)}))
-
-
-def lr_factor(step: int, warmup: int, total: int) -> float:
-    """Linear warm-up from 0 over `warmup` steps, then linear decay to 0 at `total`.
-
-    The same shape as transformers' get_linear_schedule_with_warmup, so learning rates
-    transfer from papers that used the HF Trainer.
-    """
-    if step < warmup:
-        return step / max(1, warmup)
-    return max(0.0, (total - step) / max(1, total - warmup))
-
-
-def _no_decay(module: Any, name: str) -> bool:
-    """True for biases and the weights of normalisation layers (LayerNorm, RMSNorm, …)."""
-    import torch
-
-    return name == "bias" or isinstance(module, torch.nn.LayerNorm) \
-        or type(module).__name__.lower().endswith("norm")
-
-
-def param_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
-    """AdamW groups over the trainable parameters only: decayed, and not decayed."""
-    decay, plain, seen = [], [], set()
-    for module in model.modules():
-        for name, p in module.named_parameters(recurse=False):
-            if not p.requires_grad or id(p) in seen:  # tied weights appear twice
-                continue
-            seen.add(id(p))
-            (plain if _no_decay(module, name) else decay).append(p)
-    if not decay and not plain:
-        raise ValueError("the model has no trainable parameters (requires_grad is False "
-                         "everywhere): the method applied to it froze everything")
-    return [{"params": decay, "weight_decay": weight_decay},
-            {"params": plain, "weight_decay": 0.0}]
-
-
-def build_optimizer(model: Any, spec: TrainSpec, total: int) -> tuple[Any, Any]:
-    """AdamW over the trainable parameters and its linear warm-up/decay LambdaLR."""
-    import torch
-
-    groups = param_groups(model, spec.weight_decay)
-    on_cuda = all(p.is_cuda for g in groups for p in g["params"])
-    # fused AdamW is one kernel per step on CUDA; the CPU default (for-each) is as fast
-    optimizer = torch.optim.AdamW(groups, lr=spec.lr,
-                                  fused=True if on_cuda else None)
-    warmup = math.ceil(spec.warmup_ratio * total)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, partial(lr_factor, warmup=warmup, total=total))
-    return optimizer, schedule
 
 
 def _index_batches(n: int, batch_size: int, generator: Any) -> Iterator[list[int]]:
@@ -257,7 +172,7 @@ def fit(applied: Any, train: Sequence[dict], validation: Sequence[dict], spec: T
     try:
         return _loop(run, spec, total, seed)
     finally:
-        accelerator.free_memory()  # drop accelerate's references to this trial's objects
+        release(accelerator)
 
 
 def _loop(run: _Run, spec: TrainSpec, total: int, seed: int) -> FitResult:
