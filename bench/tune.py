@@ -19,131 +19,13 @@ import warnings
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from bench.errors import UsageError
+from bench.samplers import PRUNE_AFTER, pruner, sampler  # noqa: F401  (re-exported)
+from bench.storage import make_storage  # noqa: F401  (re-exported)
 from bench.suite.spec import Dim
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 RECORD = "record"  # user attr: the trial's full record
 OWNER = "worker"  # user attr: host:pid of the worker that claimed the trial
-
-
-def make_storage(url: str | None, run_dir: str):
-    """An Optuna storage: the URL given (RDB with heartbeat) or a journal file in the run."""
-    import optuna
-
-    if url:
-        if url.startswith(("sqlite", "postgresql", "mysql", "oracle", "mssql")):
-            return _rdb_storage(url)
-        return url
-    from optuna.storages.journal import JournalFileBackend
-
-    return optuna.storages.JournalStorage(
-        JournalFileBackend(os.path.join(run_dir, "optuna.journal")))
-
-
-def _rdb_storage(url: str, attempts: int = 6):
-    """RDBStorage with heartbeats; retried while workers race to create a fresh schema.
-
-    Workers started together on an empty database all create Optuna's tables, enum types,
-    version row and alembic stamp; the losers fail with an integrity or "already exists"
-    error, and a retry finds the winner's schema committed.
-    """
-    import random
-    import time
-
-    import optuna
-    from sqlalchemy import exc as sa_exc
-    from sqlalchemy.engine import make_url
-
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            with warnings.catch_warnings():  # heartbeats are "experimental" since 2.9
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(
-                    url, heartbeat_interval=5, grace_period=20,
-                    heartbeat_stale_trial_callback=retry_interrupted,
-                    engine_kwargs={} if url.startswith("sqlite") else {"pool_pre_ping": True})
-        except (sa_exc.IntegrityError, sa_exc.ProgrammingError,
-                sa_exc.OperationalError) as exc:
-            if attempt < attempts and not _unreachable(exc):
-                time.sleep(random.uniform(0.2, 1.0) * attempt)
-                continue
-            raise UsageError(_storage_problem(make_url(url), exc)) from exc
-        except ImportError as exc:
-            raise UsageError(_storage_problem(make_url(url), exc)) from exc
-
-
-def _unreachable(exc: Exception) -> bool:
-    """A connection that cannot be made (retrying a schema race will not help)."""
-    from sqlalchemy import exc as sa_exc
-
-    text = str(exc).lower()
-    return isinstance(exc, sa_exc.OperationalError) and any(s in text for s in (
-        "connection refused", "could not translate host", "password authentication failed",
-        "does not exist", "no such host", "timeout expired"))
-
-
-def _storage_problem(url, exc: Exception) -> str:
-    return (f"--storage {url.render_as_string(hide_password=True)}: cannot open the Optuna "
-            f"storage ({type(exc).__name__}: {str(exc).splitlines()[0]}); fix: check that "
-            f"the database server is up and the URL is right "
-            f"(postgresql+psycopg://user:password@host:5432/dbname), and install the driver "
-            f"(pip install 'bench[postgres]')")
-
-def sampler(name: str, seed: int, search: dict[str, Dim]):
-    import optuna
-
-    s = optuna.samplers
-    if name == "grid":
-        space = {k: list(d.choices) for k, d in search.items() if d.kind == "categorical"}
-        return s.GridSampler(space, seed=seed)
-    return {"tpe": lambda: s.TPESampler(seed=seed), "random": lambda: s.RandomSampler(seed),
-            "qmc": lambda: s.QMCSampler(seed=seed),
-            "cmaes": lambda: s.CmaEsSampler(seed=seed)}[name]()
-
-
-# Share of a trial's steps before `median` may prune it (see `pruner`).
-PRUNE_AFTER = 0.5
-
-
-def pruner(name: str):
-    """The pruner of a study.
-
-    `median` stops a trial whose best value so far is below the median of the completed
-    trials' values at the same step, once 2 trials have completed, and only from half-way
-    through the trial (PRUNE_AFTER of the longest completed trial's steps). Measured by
-    benchmarks/search.py (MiniLM on SST-2, LoRA/BitFit/full, 10 TPE trials per cell, 6
-    evaluation points, docs/performance.md): pruning from the first point as well (Optuna's
-    plain MedianPruner) used 59% of the exhaustive steps but cut the best full fine-tuning
-    trial, which learns late (17 accuracy points lost; best within 0.5 point in only 74% of
-    random trial orders); waiting half-way used 77% and kept the best in every order.
-    """
-    import optuna
-
-    p = optuna.pruners
-    return {"median": lambda: _after_share(p.MedianPruner(n_startup_trials=2), PRUNE_AFTER),
-            "successive_halving": lambda: p.SuccessiveHalvingPruner(),
-            "hyperband": lambda: p.HyperbandPruner(),
-            "none": lambda: p.NopPruner()}[name]()
-
-
-def _after_share(inner, share: float):
-    """`inner`, consulted only once a trial reached `share` of the longest completed
-    trial's last step (a share, not a step count: cells differ in steps per trial)."""
-    import optuna
-    from optuna.trial import TrialState
-
-    class AfterShare(optuna.pruners.BasePruner):
-        def prune(self, study, trial) -> bool:
-            done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            total = max((t.last_step or 0 for t in done), default=0)
-            if trial.last_step is None or trial.last_step < share * total:
-                return False
-            return inner.prune(study, trial)
-
-    return AfterShare()
 
 
 def open_study(storage, name: str, tune, search: dict[str, Dim]):
@@ -178,8 +60,6 @@ def is_live(t) -> bool:
 
 
 def is_done(t) -> bool:
-    from optuna.trial import TrialState
-
     return t.state.is_finished() and is_live(t)
 
 

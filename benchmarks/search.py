@@ -37,7 +37,7 @@ def candidates() -> dict:
     """Pruners to compare: bench's default first, then the alternatives."""
     import optuna
 
-    from bench.tune import PRUNE_AFTER, _after_share, pruner as bench_pruner
+    from bench.samplers import PRUNE_AFTER, _after_share, pruner as bench_pruner
 
     p = optuna.pruners
     out = {f"bench default (median from {PRUNE_AFTER:g} of the trial)":
