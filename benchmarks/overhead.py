@@ -3,7 +3,7 @@
 Both arms train the same cell (real all-MiniLM-L6-v2 + LoRA r=8 on query/value, head and
 pooler trained, real SST-2 tokenised by bench, batch 16, same steps, same seed, same
 AdamW groups, schedule and clipping) from the same starting weights, interleaved
-(bench, plain, bench-no-gc, then reversed, …) in one process. The plain arm builds its
+(bench, plain, then plain, bench, …) in one process. The plain arm builds its
 model with peft's own `get_peft_model` and writes the loop out by hand; the bench arm
 applies bench's `lora` method and calls `fit`.
 
@@ -12,8 +12,9 @@ accelerate set-up, loop, clean-up), of the loop alone, and per CPU second of the
 call (process CPU time: far steadier than wall time when other processes share the cores,
 and with one torch thread it is the work done); the per-round ratios bench/plain and their
 median (target >= 0.98); and whether the arms ended with the same training loss (they do
-the same arithmetic, so on CPU it is bit-identical). A third arm, bench-no-gc, is `fit`
-with the clean-up change proposed for bench/train.py (see `bench_arm`).
+the same arithmetic, so on CPU it is bit-identical), and `fit`'s own set-up and clean-up
+time (its wall time minus its loop time). This is the script that found accelerate's
+`free_memory()` costing 0.8 s of `gc.collect()` per trial (see docs/performance.md).
 
     python benchmarks/overhead.py [--steps 24] [--repeats 8] [--out FILE]
 """
@@ -41,14 +42,8 @@ def build(steps: int):
     return cell, cache
 
 
-def bench_arm(cell, cache, gc_free: bool = True) -> dict:
-    """bench's method + `fit`, timed around the whole call.
-
-    gc_free=False measures the fix proposed for `fit`'s clean-up: accelerate's
-    `free_memory()` runs a full `gc.collect()` (0.2–0.7 s with torch and transformers
-    loaded); dropping accelerate's references without collecting frees the same memory,
-    since bench's models hold no reference cycles.
-    """
+def bench_arm(cell, cache) -> dict:
+    """bench's method + `fit`, timed around the whole call."""
     from bench.methods import METHODS
     from bench.methods._base import Context
     from bench.train import fit
@@ -58,29 +53,13 @@ def bench_arm(cell, cache, gc_free: bool = True) -> dict:
     model = fresh_model(cache, SEED)
     applied = METHODS["lora"](model, Context(kind="seq_cls", total_steps=spec.max_steps,
                                              seed=SEED), **cell.options)
-    from accelerate import Accelerator
-
-    original = Accelerator.free_memory
-    if not gc_free:
-        Accelerator.free_memory = _release_without_gc
-    try:
-        t0, c0 = time.perf_counter(), time.process_time()
-        result = fit(applied, cache.prepared.train, [], spec, collate=cache.prepared.collate,
-                     seed=SEED)
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    finally:
-        Accelerator.free_memory = original
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = fit(applied, cache.prepared.train, [], spec, collate=cache.prepared.collate,
+                 seed=SEED)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     return {"wall_s": wall, "cpu_s": cpu, "loop_s": result.train_s,
-            "samples": result.train_samples,
-            "loss": result.loss_last, "trainable": _trainable(applied.model)}
-
-
-def _release_without_gc(self, *objects):
-    """accelerate's free_memory minus its gc.collect() (the proposed change to fit)."""
-    for name in ("_models", "_optimizers", "_schedulers", "_dataloaders"):
-        getattr(self, name).clear()
-    self.step = 0
-    return objects
+            "samples": result.train_samples, "loss": result.loss_last,
+            "trainable": _trainable(applied.model)}
 
 
 def plain_arm(cell, cache) -> dict:
@@ -146,9 +125,8 @@ def main() -> None:
     repeats = 2 if args.quick else args.repeats
     C.quiet()
     cell, cache = build(p_steps)
-    runs: dict[str, list[dict]] = {"bench": [], "plain": [], "bench_no_gc": []}
-    fns = {"bench": bench_arm, "plain": plain_arm,
-           "bench_no_gc": lambda cell, cache: bench_arm(cell, cache, gc_free=False)}
+    runs: dict[str, list[dict]] = {"bench": [], "plain": []}
+    fns = {"bench": bench_arm, "plain": plain_arm}
 
     def arm(name):
         def go():
@@ -159,20 +137,18 @@ def main() -> None:
 
     C.interleave({name: arm(name) for name in runs}, repeats)
     # [0] is the untimed warm-up round
-    summary = summarise(*(runs[k][1:] for k in ("bench", "plain", "bench_no_gc")), p_steps)
+    summary = summarise(runs["bench"][1:], runs["plain"][1:], p_steps)
     print_summary(summary)
     C.write_summary("overhead", args.out, summary)
 
 
-def summarise(b: list[dict], p: list[dict], nogc: list[dict], steps: int) -> dict:
+def summarise(b: list[dict], p: list[dict], steps: int) -> dict:
     kinds = ("wall", "loop", "cpu")
     tput = {name: {"wall": [r["samples"] / r["wall_s"] for r in rs],
                    "loop": [r["samples"] / r["loop_s"] for r in rs],
                    "cpu": [r["samples"] / r["cpu_s"] for r in rs]}
-            for name, rs in (("bench", b), ("plain", p), ("bench_no_gc", nogc))}
+            for name, rs in (("bench", b), ("plain", p))}
     ratios = {k: C.paired_ratios(tput["bench"][k], tput["plain"][k]) for k in kinds}
-    fixed = {k: C.paired_ratios(tput["bench_no_gc"][k], tput["plain"][k])
-             for k in ("wall", "cpu")}
     return {
         "cell": {"model": "all-MiniLM-L6-v2", "method": "lora r=8 (query, value) + head",
                  "task": "SST-2", "batch_size": BATCH, "max_length": MAX_LENGTH,
@@ -182,11 +158,8 @@ def summarise(b: list[dict], p: list[dict], nogc: list[dict], steps: int) -> dic
         "ratio_bench_over_plain": {k: C.spread(v) for k, v in ratios.items()},
         "ratio_of_medians": {k: C.median(tput["bench"][k]) / C.median(tput["plain"][k])
                              for k in kinds},
-        "ratio_bench_no_gc_over_plain": {k: C.spread(v) for k, v in fixed.items()},
         "cleanup_s_per_fit": C.spread([x["wall_s"] - x["loop_s"] for x in b]),
-        "cleanup_s_per_fit_no_gc": C.spread([x["wall_s"] - x["loop_s"] for x in nogc]),
-        "same_final_loss": all(x["loss"] == y["loss"] == z["loss"]
-                               for x, y, z in zip(b, p, nogc)),
+        "same_final_loss": all(x["loss"] == y["loss"] for x, y in zip(b, p)),
         "final_loss": {"bench": [x["loss"] for x in b], "plain": [y["loss"] for y in p]},
         "trainable_params": {"bench": b[0]["trainable"], "plain": p[0]["trainable"]},
         "target": "ratio_bench_over_plain median >= 0.98 (wall and CPU time)",
@@ -200,12 +173,7 @@ def print_summary(s: dict) -> None:
              f"{r[k]['min']:.3f}–{r[k]['max']:.3f}", r[k]["n"]] for k in ("wall", "loop", "cpu")]
     print(C.table(rows, ["timed", "bench ex/s", "plain ex/s", "ratio (median of paired)",
                          "ratio range", "rounds"]))
-    nogc, nogc_cpu = (s["ratio_bench_no_gc_over_plain"][k] for k in ("wall", "cpu"))
-    print(f"with fit's clean-up minus gc.collect (proposed): bench/plain end to end "
-          f"{nogc['median']:.4f} ({nogc['min']:.3f}–{nogc['max']:.3f}), by CPU time "
-          f"{nogc_cpu['median']:.4f}; fit set-up+clean-up "
-          f"{s['cleanup_s_per_fit']['median']:.3f} s -> "
-          f"{s['cleanup_s_per_fit_no_gc']['median']:.3f} s")
+    print(f"fit set-up + clean-up: {s['cleanup_s_per_fit']['median']:.3f} s per call")
     print(f"same final loss in every round: {s['same_final_loss']}  "
           f"trainable params bench/plain: {s['trainable_params']}")
     print("target bench/plain >= 0.98 end to end (wall and CPU): "
