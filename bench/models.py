@@ -50,6 +50,9 @@ def load(ref: str, *, kind: str = "seq_cls", num_labels: int | None = None,
     tokenizer = _tokenizer(ref, folder, revision, gguf)
     transformers.set_seed(seed)  # before from_pretrained: the new head is drawn while loading
     model = _from_pretrained(ref, folder, kind, kwargs, quantization)
+    if gguf:  # dequantised: a plain model (full fine-tuning's save_pretrained works)
+        model.hf_quantizer = None
+        model.config.__dict__.pop("quantization_config", None)
     _set_padding(model, tokenizer)
     if quantization:
         no_cpu_packing(model)
