@@ -85,7 +85,7 @@ def hardware() -> dict[str, Any]:
         import psutil
 
         info["ram_gb"] = round(psutil.virtual_memory().total / 2**30, 1)
-        info["load_avg_at_start"] = [round(x, 2) for x in os.getloadavg()]
+        info["load_avg_when_written"] = [round(x, 2) for x in os.getloadavg()]
     except Exception:
         pass
     torch = sys.modules.get("torch")
