@@ -217,3 +217,51 @@ def test_causal_lm_regimes_with_general_text_loss(tmp_path, assets):
     singles = records.load(run)
     assert all(r["status"] == "complete" for r in singles), [r.get("reason") for r in singles]
     assert {r["cell"]["task"] for r in singles} == {"sst2_instruct"}
+
+
+SHARED = """
+[[models]]
+name = "tiny-bert"
+ref = "{root}/tiny-bert"
+
+[tasks.toy]
+train = "{root}/toy_train.csv"
+test = "{root}/toy_test.csv"
+labels = ["0", "1"]
+
+[tasks.topic]
+train = "{root}/topic_train.csv"
+test = "{root}/topic_test.csv"
+text = "text"
+label = "topic"
+
+[regimes.multitask]
+tasks = ["toy", "topic"]
+methods = ["lora"]
+"""
+
+
+def test_regime_runs_sharing_one_storage_do_not_mix(tmp_path, assets):
+    """Two runs of one suite with different run ids in one database: each trains its own
+    regime trials in studies named "<suite>/<run id>/<cell id>", and neither run's folder
+    receives the other's records (the restore reads its own run's studies only)."""
+    import optuna
+
+    path = suite(tmp_path, assets, SHARED.format(root=assets), epochs=1)
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    for run_id in ("a", "b"):
+        assert main(["run", path, "--storage", url, "--run-id", run_id, "-q"]) == 0
+    root = tmp_path / "results" / "regimes"
+    a, b = regime_records(str(root / "a")), regime_records(str(root / "b"))
+    assert len(a) == len(b) == 2  # 1 tuning trial + 1 final seed, trained by each run
+    assert {r["run_id"] for r in a} == {"a"} and {r["run_id"] for r in b} == {"b"}
+    assert {r["finished_at"] for r in a}.isdisjoint(r["finished_at"] for r in b)
+    cid = a[0]["cell"]["cell_id"]
+    assert {r["cell"]["cell_id"] for r in a + b} == {cid}  # the same regime cell
+    names = {s.study_name for s in optuna.get_all_study_summaries(url, False)}
+    assert {f"regimes/{run}/{cid}{end}" for run in "ab" for end in ("", "-final-seed0")
+            } <= names
+    assert not any(n.startswith(cid) for n in names)  # no study under the bare cell id
+    # resuming run a restores nothing of run b's
+    assert main(["run", path, "--storage", url, "--run-id", "a", "-q"]) == 0
+    assert len(regime_records(str(root / "a"))) == 2

@@ -13,6 +13,11 @@ Records are schema-1 records (`cell` = the regime cell, `task` = the regime's ti
 `general` (general-text losses). They go to `<run>/regimes.jsonl` (or
 `regimes-<worker>.jsonl`), not `records*.jsonl`: the single-task sections and the nightly
 gate read those, and a regime run is not a single-task cell.
+
+Studies are named as the single-task runner names them (`bench.work.tune_study_name`,
+`final_study_name`): the bare cell id in the run's own journal, "<suite>/<run id>/<cell id>"
+in a shared database (`--storage URL`), so regime runs of different suites or run ids
+sharing one database never mix. Lost records come back through `bench.regimes.restore`.
 """
 from __future__ import annotations
 
@@ -25,6 +30,8 @@ from bench import tune
 from bench.errors import BenchError
 from bench.records import Recorder
 from bench.regimes.cells import RegimeCell
+from bench.regimes.restore import restore
+from bench.work import RunContext, final_study_name, tune_study_name
 
 PRIMARY = "average"
 
@@ -43,7 +50,7 @@ def study_tune(suite: Any, cell: RegimeCell) -> Any:
                                trials=cell.regime.trials or suite.tune.trials)
 
 
-def execute(ctx: Any, cells: list[RegimeCell]) -> None:
+def execute(ctx: RunContext, cells: list[RegimeCell]) -> None:
     """Work through every regime cell (tuning, then finals) until all are done."""
     recorder = RegimeRecorder(ctx.run_dir, worker=ctx.recorder.path.stem.partition("-")[2]
                               or None)
@@ -65,9 +72,10 @@ def execute(ctx: Any, cells: list[RegimeCell]) -> None:
     ctx.caches.clear()
 
 
-def tune_cell(ctx: Any, cell: RegimeCell, recorder: Recorder) -> tuple[bool, bool]:
+def tune_cell(ctx: RunContext, cell: RegimeCell, recorder: Recorder) -> tuple[bool, bool]:
+    """Run this worker's share of a regime cell's tuning trials: (did work, tuned)."""
     spec = study_tune(ctx.suite, cell)
-    study = tune.open_study(ctx.storage, cell.cell_id, spec, dict(cell.search))
+    study = tune.open_study(ctx.storage, tune_study_name(ctx, cell), spec, dict(cell.search))
     did = False
     while (trial := tune.claim(study, spec.trials)) is not None:
         params = tune.suggest(trial, dict(cell.search))
@@ -78,16 +86,18 @@ def tune_cell(ctx: Any, cell: RegimeCell, recorder: Recorder) -> tuple[bool, boo
     return did, done >= spec.trials
 
 
-def final_cell(ctx: Any, cell: RegimeCell, recorder: Recorder) -> tuple[bool, bool]:
+def final_cell(ctx: RunContext, cell: RegimeCell, recorder: Recorder) -> tuple[bool, bool]:
+    """Re-run the best parameters once per seed on the test splits: (did work, finished)."""
     spec = study_tune(ctx.suite, cell)
-    study = tune.open_study(ctx.storage, cell.cell_id, spec, dict(cell.search))
+    study = tune.open_study(ctx.storage, tune_study_name(ctx, cell), spec, dict(cell.search))
     try:
         best = dict(study.best_trial.params) | {"_trial": study.best_trial.number}
     except ValueError:
         best = None
     did, finished = False, True
     for seed in ctx.suite.seeds:
-        final = tune.open_study(ctx.storage, f"{cell.cell_id}-final-seed{seed}", spec, {})
+        final = tune.open_study(ctx.storage, final_study_name(cell, seed, ctx.namespace),
+                                spec, {})
         trial = tune.claim(final, 1)
         if trial is not None:
             did = True
@@ -103,7 +113,7 @@ def final_cell(ctx: Any, cell: RegimeCell, recorder: Recorder) -> tuple[bool, bo
     return did, finished
 
 
-def run_one(ctx: Any, cell: RegimeCell, study: Any, trial: Any, recorder: Recorder, *,
+def run_one(ctx: RunContext, cell: RegimeCell, study: Any, trial: Any, recorder: Recorder, *,
             phase: str, seed: int, params: dict) -> dict:
     """Train one claimed trial and finish it with its record (never raises but Ctrl-C)."""
     from bench.work import _classify
@@ -131,7 +141,7 @@ def run_one(ctx: Any, cell: RegimeCell, study: Any, trial: Any, recorder: Record
     return rec
 
 
-def _train(ctx: Any, cell: RegimeCell, params: dict, seed: int, split: str) -> dict:
+def _train(ctx: RunContext, cell: RegimeCell, params: dict, seed: int, split: str) -> dict:
     from bench.regimes.train import execute, load_regime
 
     if cell.cell_id not in ctx.caches:
@@ -143,7 +153,7 @@ def _train(ctx: Any, cell: RegimeCell, params: dict, seed: int, split: str) -> d
     return execute(ctx.caches[cell.cell_id], params, seed=seed, split=split)
 
 
-def _record(ctx: Any, cell: RegimeCell, *, phase: str, trial: int | None, seed: int,
+def _record(ctx: RunContext, cell: RegimeCell, *, phase: str, trial: int | None, seed: int,
             params: dict, status: str, started: float, reason: str | None = None,
             fields: dict | None = None) -> dict:
     from bench.records import new_record
@@ -162,31 +172,3 @@ def _record(ctx: Any, cell: RegimeCell, *, phase: str, trial: int | None, seed: 
                                               "general_loss": f.get("general", [])}
     return rec
 
-
-def restore(ctx: Any, cells: list[RegimeCell], recorder: Recorder) -> int:
-    """Append regime records the storage holds but no regimes*.jsonl file does (a crash
-    between storage and file, or other machines' workers)."""
-    import optuna
-
-    from bench.records import finished_keys, load
-
-    names = {c.cell_id for c in cells} | {
-        f"{c.cell_id}-final-seed{s}" for c in cells for s in ctx.suite.seeds}
-    stored = []
-    for summary in optuna.get_all_study_summaries(ctx.storage, include_best_trial=False):
-        if summary.study_name in names:
-            study = optuna.load_study(study_name=summary.study_name, storage=ctx.storage)
-            stored += [t.user_attrs[tune.RECORD] for t in study.get_trials(deepcopy=False)
-                       if tune.RECORD in t.user_attrs and tune.is_done(t)]
-    from bench.runner import _folder_lock  # the runner's lock: one restorer per folder
-
-    restored = 0
-    with _folder_lock(str(recorder.run_dir)):
-        have = finished_keys(load(sorted(recorder.run_dir.glob("regimes*.jsonl"))))
-        for rec in stored:
-            key = (rec["cell"]["cell_id"], rec["phase"], rec["trial"], rec["seed"])
-            if key not in have:
-                recorder.append(rec)
-                have.add(key)
-                restored += 1
-    return restored
