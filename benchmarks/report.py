@@ -5,8 +5,9 @@ trials (about a fifth pruned, a few failed; 6 evaluation points of history each)
 3 final records whose per-example predictions (dev-set sized, up to 1,000 examples) feed
 the paired bootstrap: 10,080 records, every one a full schema-1 record
 (`bench.records.new_record`). Measured: `bench report RUN_DIR` end to end in a fresh
-process (median of repeats; target: a few seconds), and in-process the time of each
-phase (loading, aggregation, sections, HTML, markdown).
+process (median of repeats; target: a few seconds), wall and CPU seconds (on a shared
+machine the CPU time is the steadier figure), and in-process the time of each phase
+(loading, aggregation, sections, HTML, markdown) and of each section.
 
     python benchmarks/report.py [--repeats 3] [--records-only DIR] [--out FILE]
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import math
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -121,24 +123,49 @@ def write_run(folder: Path) -> int:
     return n
 
 
-def command(run_dir: Path, out: Path) -> float:
-    """Wall seconds of `bench report RUN_DIR --out OUT` in a fresh process."""
+def command(run_dir: Path, out: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of `bench report RUN_DIR --out OUT` in a fresh process."""
     code = ("import sys; from bench.cli import main; sys.exit(main(sys.argv[1:]))")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code, "report", str(run_dir), "--out",
                            str(out)], cwd=C.REPO, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"bench report failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
-def phases(run_dir: Path, out: Path) -> dict[str, float]:
-    """Seconds of each phase of `bench.report.build`, in this process (imports warm)."""
+def timed_sections(data: object) -> tuple[list, dict[str, float]]:
+    """`build_sections(data)` with the seconds of each section function alongside."""
+    from bench.report import sections as S
+
+    seconds: dict[str, float] = {}
+
+    def timer(fn):
+        def run(d):
+            t0 = time.perf_counter()
+            out = fn(d)
+            seconds[fn.__name__] = time.perf_counter() - t0
+            return out
+        return run
+
+    original = list(S.SECTIONS)
+    S.SECTIONS[:] = [timer(fn) for fn in original]
+    try:
+        return S.build_sections(data), seconds
+    finally:
+        S.SECTIONS[:] = original
+
+
+def phases(run_dir: Path, out: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """Seconds of each phase of `bench.report.build`, and of each section, in this process
+    (imports warm)."""
     from bench.report import html, markdown, title_of
     from bench.report.aggregate import ReportData
     from bench.report.load import load_runs
-    from bench.report.sections import build_sections
 
     t = {}
     t0 = time.perf_counter()
@@ -148,7 +175,7 @@ def phases(run_dir: Path, out: Path) -> dict[str, float]:
     data = ReportData.build(dirs, records)
     t["aggregate"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    sections = build_sections(data)
+    sections, per_section = timed_sections(data)
     t["sections"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     page = html.render(title_of(data), sections)
@@ -158,7 +185,7 @@ def phases(run_dir: Path, out: Path) -> dict[str, float]:
     markdown.render(title_of(data), sections, out)
     t["markdown"] = time.perf_counter() - t0
     t["html_bytes"] = len(page.encode())
-    return t
+    return t, per_section
 
 
 def main() -> None:
@@ -173,13 +200,17 @@ def main() -> None:
     if args.records_only:
         return
     repeats = 1 if args.quick else args.repeats
-    walls = [command(folder / "run", folder / f"out{i}") for i in range(repeats)]
-    inproc = phases(folder / "run", folder / "phases")
+    runs = [command(folder / "run", folder / f"out{i}") for i in range(repeats)]
+    walls, cpus = [w for w, _ in runs], [c for _, c in runs]
+    inproc, per_section = phases(folder / "run", folder / "phases")
     summary = {"records": n, "records_mib": (folder / "run" / "records.jsonl").stat().st_size
-               / 2**20, "command_wall_s": C.spread(walls), "phases_s": inproc,
+               / 2**20, "command_wall_s": C.spread(walls), "command_cpu_s": C.spread(cpus),
+               "phases_s": inproc, "sections_s": per_section,
                "target": "bench report over 10,000 records in a few seconds"}
-    rows = [["bench report (fresh process)", C.median(walls)]] + [
-        [f"  in-process: {k}", v] for k, v in inproc.items() if k != "html_bytes"]
+    rows = [["bench report (fresh process), wall", C.median(walls)],
+            ["bench report (fresh process), CPU", C.median(cpus)]] + [
+        [f"  in-process: {k}", v] for k, v in inproc.items() if k != "html_bytes"] + [
+        [f"    section {k}", v] for k, v in per_section.items()]
     print(C.table(rows, ["phase", "seconds"]))
     print(f"HTML page: {inproc['html_bytes'] / 2**20:.1f} MiB")
     C.write_summary("report", args.out, summary)

@@ -93,3 +93,55 @@ def test_vectorised_metrics_match_sklearn_and_scipy(name):
 def test_direction_of_metrics():
     assert direction("accuracy") == "max" and direction("mse") == "min"
     assert direction("Loss") == "min"
+
+
+def _reference_bootstrap(a, b, labels, metric, n_boot, level=0.95, seed=0):
+    """The bootstrap written the plain way: every replicate gathers the resampled
+    predictions and labels and scores them with the metric (no per-example shortcut)."""
+    fn = metric_fn(metric)
+    arrs = [(np.asarray(x), np.asarray(y), np.asarray(g)) for x, y, g in zip(a, b, labels)]
+    observed = float(np.mean([fn(x[None], g[None])[0] - fn(y[None], g[None])[0]
+                              for x, y, g in arrs]))
+    rng, n = np.random.default_rng(seed), len(arrs[0][2])
+    shared = all(np.array_equal(g, arrs[0][2]) for _, _, g in arrs)
+    reps = []
+    for start in range(0, n_boot, 200):
+        size = min(200, n_boot - start)
+        chunk = np.zeros(size)
+        idx = rng.integers(0, n, size=(size, n)) if shared else None
+        for x, y, g in arrs:
+            i = idx if shared else rng.integers(0, len(g), size=(size, len(g)))
+            chunk += fn(x[i], g[i]) - fn(y[i], g[i])
+        reps.append(chunk / len(arrs))
+    reps = np.concatenate(reps)
+    alpha = (1.0 - level) / 2
+    low, high = (float(v) for v in np.quantile(reps, [alpha, 1 - alpha]))
+    below, above = int(np.sum(reps <= 0.0)) + 1, int(np.sum(reps >= 0.0)) + 1
+    return observed, low, high, min(1.0, 2.0 * min(below, above) / (n_boot + 1))
+
+
+@pytest.mark.parametrize("metric", ["accuracy", "f1", "matthews_correlation", "pearson"])
+@pytest.mark.parametrize("shared", [True, False])
+@pytest.mark.parametrize("cached", [True, False])
+def test_bootstrap_equals_the_plain_reference_exactly(metric, shared, cached, monkeypatch):
+    """Speed-ups of the replicates must not move a single bit of Δ, the CI or p (with the
+    resampling weights cached between calls, or drawn chunk by chunk)."""
+    import bench.report.stats as stats
+
+    if not cached:
+        monkeypatch.setattr(stats, "_CACHED_CELLS", 0)
+    rng = np.random.default_rng(7)
+    n, seeds = 157, 3
+    gold = [rng.normal(size=n).round(2) if metric == "pearson" else rng.integers(0, 2, n)
+            for _ in range(1 if shared else seeds)] * (seeds if shared else 1)
+
+    def predict(g, skill):
+        if metric == "pearson":
+            return (g + rng.normal(scale=1 - skill, size=n)).tolist()
+        return np.where(rng.random(n) < skill, g, 1 - g).tolist()
+    a, b = ([predict(g, skill) for g in gold] for skill in (0.8, 0.78))
+    gold = [g.tolist() for g in gold]
+    for n_boot, seed in ((1000, 0), (450, 3)):
+        res = paired_bootstrap(a, b, gold, metric, n_boot=n_boot, seed=seed)
+        assert (res.diff, res.low, res.high, res.p) == _reference_bootstrap(
+            a, b, gold, metric, n_boot, seed=seed)

@@ -15,6 +15,7 @@ from bench.report.sections.tuning import tuning_section
 from bench.report.sections.uncertainty import uncertainty_section
 
 RTE = {**METHODS, "lora": (147_000, 0.92)}  # lora wins rte, full wins sst2
+TOTAL_MPNET = 109_500_000
 
 
 def data_of(records) -> ReportData:
@@ -198,3 +199,49 @@ def test_single_task_lr_sensitivity_is_one_figure_coloured_by_method():
     (fig,) = blocks(section, Figure)
     assert [s.name for s in fig.series] == ["full", "adapter", "lora", "bitfit", "prompt"]
     assert all(len(s.points) == 3 for s in fig.series) and fig.log_x
+
+
+def test_best_config_is_the_finals_trial_else_the_first_of_the_best_trials():
+    recs = make_records(tasks=["sst2"], methods={"full": METHODS["full"],
+                                                 "lora": METHODS["lora"]})
+    for r in recs:
+        if r["cell"]["method"] == "lora" and r["phase"] == "tune" and r["trial"] in (1, 2):
+            r["objective"] = r["metrics"]["accuracy"] = 0.95  # a tie: the first one wins
+        if r["cell"]["method"] == "full" and r["phase"] == "final":
+            r["trial"], r["params"] = 0, {"lr": 1e-5}  # the finals re-ran a worse trial
+    recs = [r for r in recs if not (r["cell"]["method"] == "lora" and r["phase"] == "final")]
+    best = blocks(tuning_section(data_of(recs)), Table)[0]
+    rows = {r[1]: r for r in best.rows}
+    assert rows["full"][2:5] == ("0", "lr=1e-05", "0.8 (accuracy, validation)")
+    assert rows["lora"][2:6] == ("1", "lr=0.000215", "0.95 (accuracy, validation)", "4")
+
+
+def test_uncertainty_pairs_each_model_with_its_own_full_and_only_common_seeds():
+    two = (make_records(tasks=["sst2"], methods={"full": METHODS["full"],
+                                                 "lora": METHODS["lora"]})
+           + make_records(tasks=["sst2"], model="mpnet", methods={
+               "full": (TOTAL_MPNET, 0.95), "lora": METHODS["lora"]}))
+    two = [r for r in two if not (r["cell"]["cell_id"] == "mpnet-sst2-lora" and r["seed"] == 2
+                                 and r["phase"] == "final")]
+    (table,) = blocks(uncertainty_section(data_of(two)), Table)
+    rows = {r[1]: r for r in table.rows}
+    assert rows["minilm / lora"][2:6] == ("minilm / full", "3", "200", "−1.0")
+    # seeds 0 and 1 only: lora 0.88, 0.89 vs full 0.94, 0.95
+    assert rows["mpnet / lora"][2:6] == ("mpnet / full", "2", "200", "−6.0")
+
+
+def test_importances_need_no_sklearn_and_leave_it_importable():
+    """optuna.importance is loaded without scikit-learn (≈1 s); the scores are the same as
+    with it loaded first, and `import sklearn` still works afterwards."""
+    import subprocess
+    import sys
+
+    code = ("import sys{}\nfrom bench.report.importance import importances\n"
+            "t = [({{'lr': 10 ** (-5 + i / 10), 'wd': i % 3}}, -abs(i - 20) / 20) "
+            "for i in range(40)]\nimp = importances(t, None, True)\n"
+            "print(repr(imp), 'sklearn' in sys.modules)\nimport sklearn.metrics\n")
+    out = [subprocess.run([sys.executable, "-c", code.format(first)], capture_output=True,
+                          text=True, check=True, cwd=Path(__file__).parents[1]).stdout.split()
+           for first in ("", "; import sklearn")]
+    assert out[0][-1] == "False" and out[1][-1] == "True"
+    assert out[0][:-1] == out[1][:-1]

@@ -6,8 +6,10 @@ folder.
 """
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from bench.errors import DataError, UsageError
 
@@ -34,10 +36,29 @@ def load_runs(paths: Sequence[str | Path]) -> tuple[list[Path], list[dict[str, A
     from bench.records import load
 
     given = run_dirs(paths)
-    records = load(given)
+    with _collector_paused():
+        records = load(given)
     folders = list(dict.fromkeys(p if p.is_dir() else p.parent for p in given))
     if not records:
         shown = ", ".join(repr(str(p)) for p in given)
         raise DataError(f"no records in {shown}: the records files are empty; fix: report a "
                         "run that finished at least one trial")
     return folders, records
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for the block, as it was after.
+
+    Parsing records makes a great many containers and no reference cycles, yet the
+    collector keeps running as they pile up and rescans them to find nothing: about a
+    sixth of the load time of 10,000 records. Plain reference counting still frees
+    everything as usual meanwhile.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

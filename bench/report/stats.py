@@ -7,11 +7,13 @@ difficulty is kept paired). The statistic is the seed-averaged metric difference
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 _CHUNK = 200  # replicates per vectorised batch: bounds memory on large evaluation sets
+_CACHED_CELLS = 1 << 22  # resampling weights kept between calls: 32 MiB per cached draw
 LOWER_IS_BETTER = frozenset({"loss", "eval_loss", "mse", "rmse", "mae", "perplexity", "ppl",
                              "wer", "cer"})
 
@@ -71,7 +73,7 @@ def paired_bootstrap(a: Sequence[Sequence[Any]], b: Sequence[Sequence[Any]],
             raise ValueError("predictions and labels differ in length within a seed")
     observed = float(np.mean([fn(x[None], g[None])[0] - fn(y[None], g[None])[0]
                               for x, y, g in arrs]))
-    reps = _replicates(arrs, fn, n_boot, np.random.default_rng(seed))
+    reps = _replicates(arrs, fn, n_boot, seed)
     alpha = (1.0 - level) / 2
     low, high = (float(v) for v in np.quantile(reps, [alpha, 1 - alpha]))
     below = int(np.sum(reps <= 0.0)) + 1
@@ -81,22 +83,120 @@ def paired_bootstrap(a: Sequence[Sequence[Any]], b: Sequence[Sequence[Any]],
 
 
 def _replicates(arrs: list[tuple[Any, Any, Any]], fn: Callable[[Any, Any], Any],
-                n_boot: int, rng: Any) -> Any:
-    """The seed-averaged difference on `n_boot` resamples, drawn in chunks to bound memory."""
+                n_boot: int, seed: int) -> Any:
+    """The seed-averaged difference on the `n_boot` resamples `_draws` makes.
+
+    The draws fix the replicates: a faster way of scoring a resample must give the same
+    numbers for the same draws. Accuracy is scored by `_accuracy_diffs`, any other metric
+    by `_gathered_diffs`.
+    """
     import numpy as np
 
     n = len(arrs[0][2])
     shared = all(len(g) == n and np.array_equal(g, arrs[0][2]) for _, _, g in arrs)
+    sizes = tuple(len(g) for _, _, g in arrs)
+    if fn is _accuracy:
+        right = [(np.asarray(x == g), np.asarray(y == g)) for x, y, g in arrs]
+        chunks = (_accuracy_diffs(right, w) for w in _weight_chunks(seed, n_boot, sizes, shared))
+    else:
+        chunks = (_gathered_diffs(fn, arrs, idx) for idx in _draws(seed, n_boot, sizes, shared))
     out = []
-    for start in range(0, n_boot, _CHUNK):
-        size = min(_CHUNK, n_boot - start)
-        reps = np.zeros(size)
-        idx = rng.integers(0, n, size=(size, n)) if shared else None
-        for x, y, g in arrs:
-            i = idx if shared else rng.integers(0, len(g), size=(size, len(g)))
-            reps += fn(x[i], g[i]) - fn(y[i], g[i])
+    for diffs in chunks:  # per chunk, per seed: the difference on each resample
+        reps = np.zeros(len(diffs[0]))
+        for diff in diffs:
+            reps += diff
         out.append(reps / len(arrs))
     return np.concatenate(out)
+
+
+def _draws(seed: int, n_boot: int, sizes: tuple[int, ...], shared: bool) -> Iterator[list[Any]]:
+    """Per chunk of replicates (bounding memory), per seed: the resampled example indices.
+
+    A chunk draws one index matrix for all seeds when they share one evaluation set (the
+    same object, repeated), else one per seed in seed order.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for start in range(0, n_boot, _CHUNK):
+        rows = min(_CHUNK, n_boot - start)
+        if shared:
+            yield [rng.integers(0, sizes[0], size=(rows, sizes[0]))] * len(sizes)
+        else:
+            yield [rng.integers(0, n, size=(rows, n)) for n in sizes]
+
+
+def _weight_chunks(seed: int, n_boot: int, sizes: tuple[int, ...],
+                   shared: bool) -> Iterator[Sequence[Any]]:
+    """`_draws` as resampling weights: per chunk, per seed, W[r, j] = how often resample r
+    drew example j (float: counting a 0/1 vector over every resample is one product,
+    exact as the sums are small integers). Shared draws give one W, repeated.
+
+    When they fit in _CACHED_CELLS, all the weights come as one chunk from a cache: the
+    uncertainty section compares every method of a task with one reference on the same
+    examples, so call after call draws the same resamples.
+    """
+    if n_boot * (sizes[0] if shared else sum(sizes)) <= _CACHED_CELLS:
+        yield _cached_weights(seed, n_boot, sizes, shared)
+        return
+    for idx in _draws(seed, n_boot, sizes, shared):
+        if shared:
+            yield [_weights(idx[0], sizes[0])] * len(sizes)
+        else:
+            yield [_weights(i, n) for i, n in zip(idx, sizes)]
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_weights(seed: int, n_boot: int, sizes: tuple[int, ...],
+                    shared: bool) -> tuple[Any, ...]:
+    """All the chunks of `_weight_chunks` stacked into one (read-only)."""
+    import numpy as np
+
+    chunks = list(_draws(seed, n_boot, sizes, shared))
+    seeds = 1 if shared else len(sizes)
+    out = [np.concatenate([_weights(c[s], sizes[s]) for c in chunks]) for s in range(seeds)]
+    for w in out:
+        w.flags.writeable = False
+    return tuple(out * len(sizes) if shared else out)
+
+
+def _weights(idx: Any, n: int) -> Any:
+    """idx[R, k] of examples 0..n−1 -> W[R, n]: how often each row drew each example."""
+    import numpy as np
+
+    rows = idx.shape[0]
+    flat = (idx + (np.arange(rows) * n)[:, None]).ravel()
+    return np.bincount(flat, minlength=rows * n).reshape(rows, n).astype(float)
+
+
+def _accuracy_diffs(right: list[tuple[Any, Any]], weights: Sequence[Any]) -> list[Any]:
+    """Per seed, accuracy(A) − accuracy(B) on each resample, from who is right per example.
+
+    Whether each example is right is decided once; a resample only counts its right
+    examples (W @ right). count / n is bit for bit the mean of the resampled comparison
+    (numpy sums booleans exactly, then divides by n), so the replicates do not change.
+    Seeds sharing one W are counted in one product.
+    """
+    import numpy as np
+
+    if all(w is weights[0] for w in weights):
+        cols = weights[0] @ np.stack([r for pair in right for r in pair], axis=1).astype(float)
+        counts = [(cols[:, 2 * s], cols[:, 2 * s + 1]) for s in range(len(right))]
+    else:
+        counts = [tuple((w @ np.stack(pair, axis=1).astype(float)).T)
+                  for w, pair in zip(weights, right)]
+    return [ca / len(ra) - cb / len(ra) for (ca, cb), (ra, _) in zip(counts, right)]
+
+
+def _gathered_diffs(fn: Callable[[Any, Any], Any], arrs: list[tuple[Any, Any, Any]],
+                    idx: list[Any]) -> list[Any]:
+    """Per seed, fn(A) − fn(B) on each resample, scoring the gathered predictions (the
+    labels gathered once for both sides)."""
+    out = []
+    for i, (x, y, g) in zip(idx, arrs):
+        gi = g[i]
+        out.append(fn(x[i], gi) - fn(y[i], gi))
+    return out
 
 
 def metric_fn(name: str) -> Callable[[Any, Any], Any]:

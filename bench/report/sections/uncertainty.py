@@ -18,14 +18,21 @@ COLUMNS = ("task", "method", "vs", "seeds", "examples", "Δ (method − ref)", "
            "verdict")
 
 
-def predictions(data: ReportData, cell_id: str) -> dict[int, tuple[list[Any], list[Any]]]:
-    """seed -> (preds, labels) of the cell's complete final runs that kept predictions."""
-    out = {}
-    rows = data.final_rows[data.final_rows["cell_id"] == cell_id]
-    for rec_i, seed in zip(rows["rec"], rows["seed"]):
+Predictions = dict[str, dict[int, tuple[list[Any], list[Any]]]]
+
+
+def all_predictions(data: ReportData) -> Predictions:
+    """cell_id -> seed -> (preds, labels), from the complete final runs that kept predictions.
+
+    One pass over the final rows (a later row of the same cell and seed wins), so that
+    pairing each method with its reference does not filter the frame again per pair.
+    """
+    out: Predictions = {}
+    rows = data.final_rows
+    for cell_id, rec_i, seed in zip(rows["cell_id"], rows["rec"], rows["seed"]):
         pred = data.records[int(rec_i)].get("predictions")
         if isinstance(pred, dict) and pred.get("preds") is not None and pred.get("labels"):
-            out[int(seed)] = (pred["preds"], pred["labels"])
+            out.setdefault(cell_id, {})[int(seed)] = (pred["preds"], pred["labels"])
     return out
 
 
@@ -39,9 +46,9 @@ def reference(cells: Any, model: str) -> Any:
     return cells.loc[(cells["mean"] * sign).idxmax()]
 
 
-def compare(data: ReportData, a: Any, ref: Any) -> Bootstrap | str:
+def compare(preds: Predictions, a: Any, ref: Any) -> Bootstrap | str:
     """The paired bootstrap of cell `a` vs cell `ref`, or why it cannot be computed."""
-    pa, pr = predictions(data, a["cell_id"]), predictions(data, ref["cell_id"])
+    pa, pr = preds.get(a["cell_id"], {}), preds.get(ref["cell_id"], {})
     seeds = sorted(set(pa) & set(pr))
     if not seeds:
         return "no seed with predictions in both"
@@ -56,8 +63,8 @@ def compare(data: ReportData, a: Any, ref: Any) -> Bootstrap | str:
         return f"predictions not comparable: {err}"
 
 
-def _row(data: ReportData, a: Any, ref: Any) -> tuple[str, ...]:
-    res = compare(data, a, ref)
+def _row(data: ReportData, preds: Predictions, a: Any, ref: Any) -> tuple[str, ...]:
+    res = compare(preds, a, ref)
     head = (a["task"], a["variant"], ref["variant"])
     if isinstance(res, str):
         return (*head, fmt.MISSING, fmt.MISSING, fmt.MISSING, fmt.MISSING, fmt.MISSING,
@@ -70,24 +77,34 @@ def _row(data: ReportData, a: Any, ref: Any) -> tuple[str, ...]:
             f"{res.p:.2g}", verdict)
 
 
+def _task_rows(data: ReportData, preds: Predictions, cells: Any) -> tuple[list[Any], list[str]]:
+    """One task's rows (each method against its reference) and the references used."""
+    order = {v: i for i, v in enumerate(data.variants)}
+    rows, used, ref_of = [], [], {}  # the reference depends only on (task, model)
+    for _, a in cells.sort_values("variant", key=lambda s: s.map(order)).iterrows():
+        if a["model"] not in ref_of:
+            ref_of[a["model"]] = reference(cells, a["model"])
+        ref = ref_of[a["model"]]
+        used.append(ref["variant"])
+        if a["cell_id"] != ref["cell_id"]:
+            rows.append(_row(data, preds, a, ref))
+    return rows, used
+
+
 def uncertainty_section(data: ReportData) -> Section | None:
     """One row per (task, method ≠ reference): Δ, its bootstrap CI, p, and a verdict."""
     fin = data.finals
     if fin.empty:
         return None
     rows, refs = [], []
+    preds = all_predictions(data)
+    by_task = dict(tuple(fin.groupby("task", sort=False)))
     for task in data.tasks:
-        cells = fin[fin["task"] == task]
-        if len(cells) < 2:
-            continue
-        order = {v: i for i, v in enumerate(data.variants)}
-        used = []
-        for _, a in cells.sort_values("variant", key=lambda s: s.map(order)).iterrows():
-            ref = reference(cells, a["model"])
-            used.append(ref["variant"])
-            if a["cell_id"] != ref["cell_id"]:
-                rows.append(_row(data, a, ref))
-        refs.append(f"{task}: {', '.join(dict.fromkeys(used))}")
+        cells = by_task.get(task)
+        if cells is not None and len(cells) >= 2:
+            task_rows, used = _task_rows(data, preds, cells)
+            rows += task_rows
+            refs.append(f"{task}: {', '.join(dict.fromkeys(used))}")
     title = ("Uncertainty: differences to full fine-tuning" if (fin["method"] == "full").any()
              else "Uncertainty: differences to the best method")
     if not rows:
