@@ -31,33 +31,47 @@ def main(args) -> int:
 
         print_plan(suite, cells)
         return 0
-    refuse_launchers()
     if args.storage and not (args.run_id or args.resume):
         raise UsageError(f"--storage {_hide_password(args.storage)} needs --run-id NAME: the "
                          "name every worker of the run shares (without it each machine "
                          "would start a run of its own); fix: bench run SUITE --storage URL "
                          "--run-id NAME --worker")
+    team = join_team(suite)
+    try:
+        return _run(suite, cells, args, team)
+    finally:
+        if team is not None:
+            team.close()
+
+
+def _run(suite, cells, args, team) -> int:
+    if team is not None and not team.leader:  # rank > 0: train what rank 0 orders
+        from bench.follow import follow
+
+        return follow(suite, cells, team)
     run_dir = run_folder(suite, args)
     rc = execute(suite, cells, run_dir, storage_url=args.storage, quiet=args.quiet,
-                 worker=args.worker or bool(args.storage))
+                 worker=args.worker or bool(args.storage), team=team)
     if args.baseline:
         rc = max(rc, _compare(args.baseline, run_dir))
     return rc
 
 
-def refuse_launchers() -> None:
-    """Refuse to run as one rank of torchrun / `accelerate launch`: bench spreads trials over
-    processes, not one trial over GPUs, and accelerate would wrap each rank's model in DDP,
-    averaging the gradients of *different* trials (then hang once their models differ)."""
-    world = os.environ.get("WORLD_SIZE", "1")
-    if os.environ.get("LOCAL_RANK") is not None and world.isdigit() and int(world) > 1:
+def join_team(suite):
+    """The Team of a torchrun / `accelerate launch` run (data-parallel trials, bench/team.py),
+    or None in a plain process. Regimes train several tasks per trial and do not run
+    data-parallel: such a suite is refused before any rank starts work."""
+    from bench.team import join, launched
+
+    if not launched():
+        return None
+    if suite.regimes:
         raise UsageError(
-            f"bench run is one of {world} ranks of a distributed launcher (torchrun or "
-            f"accelerate launch; WORLD_SIZE={world}, LOCAL_RANK={os.environ['LOCAL_RANK']}): "
-            "each rank would claim its own trial while DDP averaged their gradients; fix: "
-            "start one plain `bench run SUITE --worker` per GPU, e.g. "
-            "`CUDA_VISIBLE_DEVICES=1 bench run SUITE --run-id R --worker` "
-            "(docs/scale-out.md)")
+            f"{suite.path}: [regimes] cannot run data-parallel (WORLD_SIZE="
+            f"{os.environ.get('WORLD_SIZE')}): only single-task cells train over several "
+            "devices; fix: run this suite with a plain `bench run` (one worker per GPU, "
+            "docs/scale-out.md) or move its regimes to a suite of their own")
+    return join()
 
 
 def _hide_password(url: str) -> str:
@@ -94,8 +108,10 @@ def run_folder(suite, args) -> str:
 
 
 def execute(suite, cells, run_dir: str, *, storage_url: str | None = None,
-            quiet: bool = False, worker: bool = False, poll_s: float = 2.0) -> int:
-    """Work until every cell is tuned and re-run per seed; 1 if any trial hit a bug."""
+            quiet: bool = False, worker: bool = False, poll_s: float = 2.0,
+            team=None) -> int:
+    """Work until every cell is tuned and re-run per seed; 1 if any trial hit a bug.
+    With a `team` this process leads a data-parallel launch (bench/team.py)."""
     from bench import tune
     from bench.progress import make_progress
     from bench.records import Recorder, export_parquet
@@ -110,7 +126,8 @@ def execute(suite, cells, run_dir: str, *, storage_url: str | None = None,
                      run_dir=run_dir, storage=storage, recorder=recorder,
                      progress=make_progress(suite, cells, quiet), data_dir=data_dir_for(
                          suite.data_dir), worker=tune.WORKER,
-                     namespace=study_namespace(suite.name, run_id, bool(storage_url)))
+                     namespace=study_namespace(suite.name, run_id, bool(storage_url)),
+                     team=team)
     restore_records(ctx, cells)
     with ctx.progress:
         while True:
@@ -126,6 +143,8 @@ def execute(suite, cells, run_dir: str, *, storage_url: str | None = None,
                 break
             if not did_any:  # other workers hold the remaining trials: wait for them
                 time.sleep(poll_s)
+        if team is not None:
+            team.broadcast(None)  # the followers' loop ends
         if suite.regimes:  # multi-task and sequential regimes, after the cells
             from bench.regimes import execute as run_regimes
 

@@ -10,6 +10,7 @@ every step, yet the divergent step is reported exactly (docs/training.md: the co
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
@@ -18,6 +19,7 @@ from bench.defaults import TrainSpec
 from bench.errors import DataError
 from bench.evaluate import Evaluation, evaluate, make_evaluate_fn, wall_clock
 from bench.optim import build_optimizer, lr_factor, param_groups
+from bench.team import Stop, Team, coordinated
 
 __all__ = ["CHECK_EVERY", "PRECISIONS", "Diverged", "Evaluation", "FitResult",
            "build_optimizer", "evaluate", "fit", "lr_factor", "make_accelerator",
@@ -93,17 +95,22 @@ class _Losses:
         self.first_step = 1  # optimizer step of pending[0]
         self.sum, self.count, self.last = 0.0, 0, math.nan
 
-    def check(self, next_step: int) -> None:
-        """Read pending losses back; raise Diverged at the first non-finite one."""
+    def check(self, next_step: int, team: Team | None = None) -> None:
+        """Read pending losses back; raise Diverged at the first non-finite one (in a
+        team, at the first one on any rank, on every rank: a coordination point)."""
         import torch
 
-        if not self.pending:
-            return
-        values = torch.stack(self.pending).tolist()
+        values = torch.stack(self.pending).tolist() if self.pending else []
         self.pending.clear()
-        for i, v in enumerate(values):
-            if not math.isfinite(v):
-                raise Diverged(self.first_step + i // self.accum, v)
+        bad = next((i for i, v in enumerate(values) if not math.isfinite(v)), None)
+        step = math.inf if bad is None else self.first_step + bad // self.accum
+        if team is not None:
+            step = team.reduce([step], "min")[0]
+        if step != math.inf:
+            loss = values[bad] if bad is not None else math.nan
+            raise coordinated(Diverged(int(step), loss))
+        if not values:
+            return
         self.sum += sum(values)
         self.count += len(values)
         self.last = sum(values[-self.accum:]) / min(self.accum, len(values))
@@ -133,6 +140,7 @@ class _Run:
     progress: Callable[[int, int], None] | None
     metric: str | None
     losses: _Losses
+    team: Team | None = None  # the ranks of a data-parallel trial (bench/team.py)
     samples: int = 0
     tokens: int = 0
     eval_s: float = 0.0
@@ -144,7 +152,7 @@ def fit(applied: Any, train: Sequence[dict], validation: Sequence[dict], spec: T
         collate: Callable[[list[dict]], Any], evaluate_fn: EvaluateFn | None = None,
         on_eval: Callable[[int, dict[str, float]], None] | None = None, seed: int = 0,
         accelerator: Any = None, progress: Callable[[int, int], None] | None = None,
-        metric: str | None = None) -> FitResult:
+        metric: str | None = None, team: Team | None = None) -> FitResult:
     """Train `applied.model` on `train`; evaluate on `validation` at `spec.eval_points`.
 
     batch_size examples per micro-batch, grad_accum micro-batches per optimizer step (an
@@ -153,6 +161,8 @@ def fit(applied: Any, train: Sequence[dict], validation: Sequence[dict], spec: T
     `metric` names the metric copied into each history entry's "value".
     `progress(step, total)` is called every CHECK_EVERY steps and at the end.
     Raises Diverged on a non-finite loss; on_eval's exceptions propagate.
+    `team`: train data-parallel with the other ranks of a launch (bench/team.py): each
+    takes its share of every micro-batch, only the leader evaluates and calls on_eval.
     """
     import torch
 
@@ -165,14 +175,21 @@ def fit(applied: Any, train: Sequence[dict], validation: Sequence[dict], spec: T
                          "Accelerator with gradient_accumulation_steps=1")
     torch.manual_seed(seed)  # dropout; the model's own init was seeded by the caller
     total = total_steps(len(train), spec)
-    model = accelerator.prepare(applied.model)
-    optimizer, schedule = accelerator.prepare(*build_optimizer(model, spec, total))
-    run = _Run(applied, model, optimizer, schedule, accelerator, train, validation, collate,
-               evaluate_fn, on_eval, progress, metric, _Losses(spec.grad_accum))
-    try:
-        return _loop(run, spec, total, seed)
-    finally:
-        release(accelerator)
+    with team.section() if team is not None else nullcontext():
+        model = accelerator.prepare(applied.model)
+        optimizer, schedule = build_optimizer(model, spec, total)
+        optimizer = accelerator.prepare(optimizer)
+        # accelerate steps a prepared scheduler once per process per call (it assumes
+        # each rank sees 1/N of the data loader's batches): with a team the schedule would
+        # run N times too fast, so there the plain scheduler steps once per step.
+        schedule = schedule if team is not None else accelerator.prepare(schedule)
+        run = _Run(applied, model, optimizer, schedule, accelerator, train, validation,
+                   collate, evaluate_fn, on_eval, progress, metric, _Losses(spec.grad_accum),
+                   team)
+        try:
+            return _loop(run, spec, total, seed)
+        finally:
+            release(accelerator)
 
 
 def _loop(run: _Run, spec: TrainSpec, total: int, seed: int) -> FitResult:
@@ -197,34 +214,65 @@ def _loop(run: _Run, spec: TrainSpec, total: int, seed: int) -> FitResult:
             run.applied.on_step(step)
         run.optimizer.zero_grad(set_to_none=True)
         if step % CHECK_EVERY == 0 or step in points or step == total:
-            run.losses.check(step + 1)  # before any evaluation of possibly-NaN weights
+            run.losses.check(step + 1, run.team)  # before evaluating possibly-NaN weights
             if run.progress is not None:
                 run.progress(step, total)
         if step in points:
             _evaluate_point(run, step, device)
     train_s = wall_clock(device) - start - run.eval_s
+    if run.team is not None:  # every rank trained on its share: the trial's counts
+        run.samples, run.tokens = map(int, run.team.reduce([run.samples, run.tokens], "sum"))
     return FitResult(steps=total, train_samples=run.samples, train_tokens=run.tokens,
                      train_s=train_s, eval_s=run.eval_s, history=run.history,
                      final_metrics=dict(run.final), loss_last=run.losses.last)
 
 
 def _accumulate(run: _Run, batches: Iterator[list[int]], accum: int, device: Any) -> None:
-    """Forward and backward `accum` micro-batches; gradients sum to the mean over them."""
-    for _ in range(accum):
-        idx = next(batches)
+    """Forward and backward `accum` micro-batches; gradients sum to the mean over them.
+    In a team each rank takes its share of every micro-batch (Team.shard) and DDP
+    all-reduces the gradients once, after the last micro-batch of the step."""
+    for micro in range(accum):
+        idx, weight = next(batches), 1.0
+        if run.team is not None:
+            idx, weight = run.team.shard(idx)
         batch = run.collate([run.train[i] for i in idx])
-        run.samples += len(idx)
-        run.tokens += int(batch["attention_mask"].sum())  # CPU tensor: no device sync
+        if weight:
+            run.samples += len(idx)
+            run.tokens += int(batch["attention_mask"].sum())  # CPU tensor: no device sync
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-        loss = run.model(**batch).loss
-        run.losses.pending.append(loss.detach())  # read back in blocks by _Losses.check
-        run.accelerator.backward(loss / accum if accum > 1 else loss)
+        sync = run.team is None or micro == accum - 1
+        with nullcontext() if sync else run.accelerator.no_sync(run.model):
+            loss = run.model(**batch).loss
+            run.losses.pending.append(loss.detach())  # read back in blocks by _Losses.check
+            scale = weight / accum
+            run.accelerator.backward(loss * scale if scale != 1.0 else loss)
 
 
 def _evaluate_point(run: _Run, step: int, device: Any) -> None:
+    """Evaluate (the leader of a team alone), then every rank learns the leader's verdict:
+    go on, or stop (pruned, or the evaluation failed) — a coordination point."""
+    if run.team is None:
+        return _evaluate_here(run, step, device)
+    if not run.team.leader:
+        verdict = run.team.broadcast(None)
+        if verdict is not None:
+            raise Stop(f"the leader stopped the trial: {verdict}")
+        return None
+    try:
+        _evaluate_here(run, step, device)
+    except BaseException as exc:
+        run.team.broadcast(f"{type(exc).__name__}: {exc}")
+        raise coordinated(exc)
+    run.team.broadcast(None)
+    return None
+
+
+def _evaluate_here(run: _Run, step: int, device: Any) -> None:
     """Evaluate on validation, record the history entry, hand the metrics to on_eval."""
     t0 = wall_clock(device)
-    run.final = run.evaluate_fn(run.model, run.validation)
+    # Not through the DDP wrapper: its forward would wait for the other ranks.
+    model = run.model if run.team is None else run.accelerator.unwrap_model(run.model)
+    run.final = run.evaluate_fn(model, run.validation)
     run.eval_s += wall_clock(device) - t0
     run.model.train()
     entry = {"step": step, "metrics": run.final, "train_loss": run.losses.mean_since_last()}

@@ -10,11 +10,13 @@ from __future__ import annotations
 import copy
 import os
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from bench.defaults import DATA_DIR_ENV, MONITOR_HZ, PER_METHOD_TRAIN_KEYS
 from bench.grid import Cell
+from bench.team import Team, merge_meters, ready
 
 
 @dataclass
@@ -88,32 +90,22 @@ def split_params(params: dict[str, Any]) -> tuple[dict, dict]:
 
 def execute(cache: CellCache, params: dict[str, Any], *, seed: int, split: str,
             on_eval: Callable[[int, dict], None] | None = None, metric: str | None = None,
-            monitor_hz: float = MONITOR_HZ) -> dict[str, Any]:
+            monitor_hz: float = MONITOR_HZ, team: Team | None = None) -> dict[str, Any]:
     """Train once with `params` and evaluate on `split`; return the measured record fields.
 
     Raises what the loop raises (optuna.TrialPruned, train.Diverged, OOM, Unavailable):
-    classifying failures is the tuner's job.
+    classifying failures is the tuner's job. With a `team` (a data-parallel launch, see
+    bench/team.py) every rank calls this for the same trial; the leader alone evaluates
+    and gets the record fields (its meter sums the ranks'), the followers get {}.
     """
-    from bench.count import count
-    from bench.methods import METHODS
-    from bench.methods._base import Context
     from bench.monitor import Monitor
-    from bench.train import evaluate, fit, make_evaluate_fn, total_steps
+    from bench.train import evaluate, fit, make_evaluate_fn
 
     cell, data = cache.cell, cache.prepared
-    train_over, opt_over = split_params(params)
-    spec = replace(cell.train, **train_over)
-    t0 = time.perf_counter()
+    lead = team is None or team.leader
     with Monitor(hz=monitor_hz) as mon:
-        model = fresh_model(cache, seed)
-        steps = total_steps(len(data.train), spec)
-        applied = METHODS[cell.method](model, Context(kind=cell.model.kind, total_steps=steps,
-                                                      seed=seed), **cell.options, **opt_over)
-        # Counting saves the method's weights to measure stored bytes: once per options.
-        key = repr(sorted(opt_over.items()))
-        if key not in cache.counts:
-            cache.counts[key] = count(applied).as_dict()
-        counts = cache.counts[key]
+        t0 = time.perf_counter()
+        applied, spec, counts = ready(team, lambda: _build(cache, params, seed))
         load_s = time.perf_counter() - t0
         # Tuning evaluates on validation at the eval points (the last one is the trial's
         # result); a final run trains without looking at validation and is scored once on
@@ -122,11 +114,19 @@ def execute(cache: CellCache, params: dict[str, Any], *, seed: int, split: str,
         eval_fn = make_evaluate_fn(cell.task, data.collate, spec.eval_batch_size) if tuning \
             else None
         result = fit(applied, data.train, data.validation, spec, collate=data.collate,
-                     evaluate_fn=eval_fn, on_eval=on_eval, seed=seed, metric=metric)
-        final = None if tuning else evaluate(
-            applied.model, getattr(data, split), collate=data.collate,
-            batch_size=spec.eval_batch_size, task=cell.task)
-    meter = _meter(mon.stats(), result, final, load_s, counts, spec,
+                     evaluate_fn=eval_fn, on_eval=on_eval, seed=seed, metric=metric,
+                     team=team)
+        with team.section() if team is not None else nullcontext():
+            final = None if tuning or not lead else evaluate(
+                applied.model, getattr(data, split), collate=data.collate,
+                batch_size=spec.eval_batch_size, task=cell.task)
+    stats = mon.stats()
+    if team is not None:
+        with team.section():
+            stats = merge_meters(team.gather(stats))
+        if not lead:
+            return {}
+    meter = _meter(stats, result, final, load_s, counts, spec,
                    _flop_params(cache, applied.model))
     metrics = dict(result.final_metrics if final is None else final.metrics)
     out = {"metrics": metrics, "counts": counts, "meter": meter,
@@ -134,6 +134,27 @@ def execute(cache: CellCache, params: dict[str, Any], *, seed: int, split: str,
     if final is not None:
         out["predictions"] = {"preds": list(final.preds), "labels": list(final.labels)}
     return out
+
+
+def _build(cache: CellCache, params: dict[str, Any], seed: int) -> tuple[Any, Any, dict]:
+    """A fresh model with the method applied: (applied, train spec, parameter counts)."""
+    from bench.count import count
+    from bench.methods import METHODS
+    from bench.methods._base import Context
+    from bench.train import total_steps
+
+    cell = cache.cell
+    train_over, opt_over = split_params(params)
+    spec = replace(cell.train, **train_over)
+    model = fresh_model(cache, seed)
+    steps = total_steps(len(cache.prepared.train), spec)
+    applied = METHODS[cell.method](model, Context(kind=cell.model.kind, total_steps=steps,
+                                                  seed=seed), **cell.options, **opt_over)
+    # Counting saves the method's weights to measure stored bytes: once per options.
+    key = repr(sorted(opt_over.items()))
+    if key not in cache.counts:
+        cache.counts[key] = count(applied).as_dict()
+    return applied, spec, cache.counts[key]
 
 
 def _flop_params(cache: CellCache, model) -> int:

@@ -35,6 +35,7 @@ class RunContext:
     # Prefix of study names: "" when the storage is the run's own journal, "<suite>/<run
     # id>/" in a shared database, so that runs there never mix (see `study_namespace`).
     namespace: str = ""
+    team: Any = None  # bench.team.Team when this worker leads a data-parallel launch
 
 
 def study_namespace(suite_name: str, run_id: str, shared: bool) -> str:
@@ -103,7 +104,10 @@ def run_one(ctx: RunContext, cell: Cell, study, trial, *, phase: str, seed: int,
     try:
         with tune.heartbeat(study, trial):  # RDB storages: others see this worker alive
             cache = _cache(ctx, cell)
-            fields = _execute(cache, params, seed, split, on_eval, metric)
+            if ctx.team is not None:  # the other ranks of the launch train it with us
+                ctx.team.broadcast({"cell": cell.cell_id, "params": _public(params),
+                                    "seed": seed, "split": split})
+            fields = _execute(cache, params, seed, split, on_eval, metric, ctx.team)
         rec = _record(ctx, cell, phase=phase, trial=trial.number if phase == "tune" else
                       params.get("_trial"), seed=seed, params=_public(params),
                       status="complete", started=started, fields=fields)
@@ -117,6 +121,11 @@ def run_one(ctx: RunContext, cell: Cell, study, trial, *, phase: str, seed: int,
     except optuna.exceptions.UpdateFinishedTrialError:  # reporting to a trial that another
         return None  # worker failed as stale (this one stalled): its retry records it
     except (Exception, BenchError) as exc:  # failures are data, not crashes
+        if ctx.team is not None and ctx.team.broken and _peer_failed(exc):
+            tune.interrupted(study, trial)  # not this trial's fault: retried on relaunch
+            raise _broken(f"another rank of the launch failed during trial {trial.number} of "
+                          f"{cell.label} (see its log); the trial is given back for a "
+                          "retry: relaunch with the same --run-id to go on") from exc
         status, reason = _classify(exc)
         ctx.errors += reason.startswith("error")
         rec = _record(ctx, cell, phase=phase, trial=trial.number if phase == "tune" else
@@ -128,7 +137,23 @@ def run_one(ctx: RunContext, cell: Cell, study, trial, *, phase: str, seed: int,
             _release_memory()
     if tune.finish(study, trial, rec, save=ctx.recorder.append):
         ctx.progress.trial_done(cell, rec)
+    if ctx.team is not None and ctx.team.broken:
+        raise _broken(f"trial {trial.number} of {cell.label} failed on the leader outside a "
+                     f"coordination point ({rec.get('reason')}): the other ranks cannot go "
+                     "on; relaunch with the same --run-id to continue with the next trial")
     return rec
+
+
+def _peer_failed(exc: BaseException) -> bool:
+    from bench.team import peer_failed
+
+    return peer_failed(exc)
+
+
+def _broken(message: str) -> BenchError:
+    from bench.team import Broken
+
+    return Broken(message)
 
 
 def _release_memory() -> None:
@@ -142,11 +167,11 @@ def _release_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def _execute(cache, params, seed, split, on_eval, metric) -> dict:
+def _execute(cache, params, seed, split, on_eval, metric, team=None) -> dict:
     from bench.trial import execute
 
     return execute(cache, _public(params), seed=seed, split=split, on_eval=on_eval,
-                   metric=metric)
+                   metric=metric, team=team)
 
 
 def _public(params: dict) -> dict:

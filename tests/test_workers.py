@@ -171,21 +171,6 @@ def test_a_killed_workers_trial_is_reaped_and_retried_by_a_live_one(tmp_path):
     assert retry[0].params == dead.params
 
 
-def test_a_rank_of_a_distributed_launcher_is_refused_before_training(tmp_path, monkeypatch,
-                                                                     capsys):
-    """Under torchrun / accelerate launch each rank would run its own trial inside one DDP
-    group (gradients of different trials averaged): bench says so and trains nothing."""
-    from bench.cli import main
-
-    suite = small_suite(tmp_path)
-    monkeypatch.setenv("WORLD_SIZE", "2")
-    monkeypatch.setenv("LOCAL_RANK", "0")
-    assert main(["run", suite, "--run-id", "ddp", "-q"]) == 2
-    err = capsys.readouterr().err
-    assert "WORLD_SIZE=2" in err and "CUDA_VISIBLE_DEVICES" in err
-    assert not (tmp_path / "results" / "tiny" / "ddp").exists()
-
-
 def test_a_shared_storage_without_a_run_id_is_refused(tmp_path, capsys):
     """Every worker must name the same run; a timestamped default would split them."""
     from bench.cli import main
