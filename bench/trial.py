@@ -103,7 +103,10 @@ def execute(cache: CellCache, params: dict[str, Any], *, seed: int, split: str,
 
     cell, data = cache.cell, cache.prepared
     lead = team is None or team.leader
-    with Monitor(hz=monitor_hz) as mon:
+    # a rank meters the GPU it trains on (cuda:LOCAL_RANK), not the process's device 0
+    gpu = team.device if team is not None and getattr(team.device, "type", "") == "cuda" \
+        else None
+    with Monitor(hz=monitor_hz, device_index=None if gpu is None else gpu.index) as mon:
         t0 = time.perf_counter()
         applied, spec, counts = ready(team, lambda: _build(cache, params, seed))
         load_s = time.perf_counter() - t0
