@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -27,9 +28,14 @@ def torchrun(args: list[str], log: Path, nproc: int = 2, timeout: float = 300) -
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc),
            "--standalone", *args]
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    with log.open("w") as out:
-        return subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                              timeout=timeout).returncode
+    with log.open("w") as out:  # own session: a hung launch is killed with its ranks
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise AssertionError(f"launch timed out:\n{log.read_text()[-3000:]}")
 
 
 @pytest.mark.parametrize("size", [2, 3, 4])
