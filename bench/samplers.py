@@ -19,9 +19,6 @@ def sampler(name: str, seed: int, search: dict[str, Dim]):
             "cmaes": lambda: s.CmaEsSampler(seed=seed)}[name]()
 
 
-# Share of a trial's steps before `median` may prune: none since the learning guard (see
-# `pruner`; it replaced waiting half of the trial). bench.tune re-exports the name.
-PRUNE_AFTER = 0.0
 # Completed trials before `median` may prune (Optuna's n_startup_trials).
 STARTUP_TRIALS = 2
 

@@ -19,7 +19,7 @@ import warnings
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from bench.samplers import PRUNE_AFTER, pruner, sampler  # noqa: F401  (re-exported)
+from bench.samplers import pruner, sampler  # noqa: F401  (re-exported)
 from bench.storage import make_storage  # noqa: F401  (re-exported)
 from bench.suite.spec import Dim
 
