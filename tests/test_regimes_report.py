@@ -120,6 +120,38 @@ def test_no_regime_records_means_no_section(tmp_path):
     assert regimes_section(ReportData.build([tmp_path], [rec])) is None
 
 
+def instruct(label, seed, loss, acc=None):
+    rec = single("g", label, 0.5, 100)
+    rec["seed"], rec["primary"] = seed, "token_accuracy"
+    rec["cell"]["task_kind"], rec["cell"]["cell_id"] = "instruction", f"c-g-{label}"
+    rec["metrics"] = {"loss": loss, "perplexity": 2.718281828 ** loss,
+                      "token_accuracy": 0.5, "exact_match": 0.25}
+    rec["metrics"] |= {} if acc is None else {"accuracy": acc}
+    return rec
+
+
+def test_instruction_tasks_list_every_metric_beside_the_base_model(tmp_path):
+    """Instruction finals (means over seeds) in their own table, and the base model's loss
+    from a sequential regime whose general text is the same task; no regime needed."""
+    singles = [instruct("full", 0, 1.0), instruct("full", 1, 2.0), instruct("lora", 0, 1.2)]
+    (tmp_path / "records.jsonl").write_text("\n".join(json.dumps(r) for r in singles))
+    t = tables(regimes_section(ReportData.build([tmp_path], singles)))
+    table = t["Instruction tuning: g on m"]
+    assert table.columns == ("method", "loss", "perplexity", "token accuracy",
+                             "exact match", "seeds")  # no accuracy: not a short-answer task
+    rows = {r[0]: r for r in table.rows}
+    assert rows["full"][1:] == ("1.500", "5.05", "50.0", "25.0", "2")  # means over seeds
+    assert (1, 1) in table.bold  # lora's 1.200 is the lowest loss
+    general = [{"stage": 0, "after": "base", "task": "g", "loss": 2.0},
+               {"stage": 2, "after": "b", "task": "g", "loss": 2.5}]
+    (tmp_path / "regimes.jsonl").write_text(json.dumps(
+        seq("lora", 0, 0.9, 0.8, 0.7, 10, general=general)))
+    t = tables(regimes_section(ReportData.build([tmp_path], singles)))
+    base = t["Instruction tuning: g on m"].rows[-1]
+    assert base == ("base model (no training)", "2.000", "7.39", "—", "—", "—")
+    assert "Forgetting: sequential(a>b) on m" in t
+
+
 def test_colour_scale_ends():
     assert colour(0.0, 0.0, 1.0) == "#440154" and colour(1.0, 0.0, 1.0) == "#fde725"
     assert colour(5.0, 1.0, 1.0) == colour(0.5, 0.0, 1.0)  # a flat scale is mid-colour

@@ -170,7 +170,7 @@ def test_encoder_regimes_end_to_end(tmp_path, assets):
     out = tmp_path / "report"
     assert main(["report", run, "--out", str(out)]) == 0
     md = (out / "report.md").read_text()
-    assert "## Regimes: multi-task and sequential" in md
+    assert "## Regimes: instruction tuning, multi-task and sequential" in md
     assert "Multi-task vs single-task: multitask(toy+topic)" in md
     assert "Forgetting matrix: sequential(toy&gt;topic)" in md
     assert "toy" in md and "topic" in md

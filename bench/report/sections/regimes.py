@@ -1,7 +1,9 @@
-"""The Regimes section: multi-task beside single-task runs of the same methods, and
-sequential training with its forgetting matrix, forgetting score and general-text loss.
+"""The Regimes section: instruction tasks with all their metrics, multi-task beside
+single-task runs of the same methods, and sequential training with its forgetting matrix,
+forgetting score and general-text loss.
 
-Reads `<run>/regimes*.jsonl` (bench.regimes); None when the runs hold no regime record.
+Reads `<run>/regimes*.jsonl` (bench.regimes) and the instruction tasks' final records; None
+when the runs hold neither.
 The single-task numbers come from the same runs' final records of the same model, method
 label and options on each task, so a row compares like with like.
 """
@@ -16,10 +18,14 @@ from bench.report.model import Block, Section, Table, Text
 from bench.report.sections.regimes_data import (RegimeResult, display_scale,
                                                 load_regime_records, options_key, results)
 from bench.report.sections.regimes_figures import cost_figure, heatmap, retention
+from bench.report.sections.regimes_instruct import instruction_tables
 
-INTRO = ("Multi-task: one model (one adapter, or all weights for full fine-tuning) trained "
-         "on a mixture of tasks, scored on each. Sequential: the tasks trained one after "
-         "another with the same method; after every stage each task seen so far is scored. "
+INTRO = ("Instruction tuning: a causal LM trained on the response tokens of instruction "
+         "data, scored by response loss, perplexity, token accuracy, exact match and (short "
+         "answers) answer ranking. Multi-task: one model (one adapter, or all weights for "
+         "full fine-tuning) trained on a mixture of tasks, scored on each. Sequential: the "
+         "tasks trained one after another with the same method; after every stage each task "
+         "seen so far is scored. "
          "Forgetting = mean over earlier tasks of (best score before the last stage − final "
          "score), Chaudhry et al. 2018; BWT = mean of (final − just-learnt score), Lopez-Paz "
          "& Ranzato 2017. Scores are the tasks' primary metrics on their test splits, final "
@@ -27,13 +33,14 @@ INTRO = ("Multi-task: one model (one adapter, or all weights for full fine-tunin
 
 
 def regimes_section(data: ReportData) -> Section | None:
-    """Every regime of the runs, grouped by regime and model."""
+    """Instruction tasks, then every regime of the runs, grouped by regime and model."""
     records = load_regime_records(data.runs)
-    if not records:
+    instruct = instruction_tables(data, records)
+    if not records and not instruct:
         return None
     found = results(records)
-    blocks: list[Block] = [Text(INTRO)]
-    if not found:
+    blocks: list[Block] = [Text(INTRO), *instruct]
+    if records and not found:
         blocks.append(Text("No regime cell has a final run yet.", "warn"))
     groups: dict[tuple[str, str], list[RegimeResult]] = {}
     for r in found:
@@ -50,7 +57,8 @@ def regimes_section(data: ReportData) -> Section | None:
         if failed:
             blocks.append(Text(f"Final runs not complete ({where}): " + "; ".join(failed),
                                "warn"))
-    return Section("regimes", "Regimes: multi-task and sequential", tuple(blocks))
+    return Section("regimes", "Regimes: instruction tuning, multi-task and sequential",
+                   tuple(blocks))
 
 
 def _multitask(data: ReportData, where: str, group: list[RegimeResult]) -> list[Block]:
