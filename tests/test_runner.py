@@ -107,10 +107,12 @@ def test_sigkill_at_random_points_then_resume_loses_and_duplicates_nothing(tmp_p
             kills += 1
         proc.wait()
     assert kills >= 2  # the test must really interrupt runs
-    assert subprocess.run(cmd, env=env, capture_output=True, timeout=600).returncode == 0
+    last = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert last.returncode == 0, last.stderr[-3000:]
     recs = records.load(run_dir_of(tmp_path))
     ks = keys(recs)
-    assert len(ks) == len(set(ks)), "duplicated records"
+    assert len(ks) == len(set(ks)), f"duplicated records: {sorted(ks)}"
     phases = Counter((k[0], k[1]) for k in ks)
-    assert sorted(phases.values()) == [2, 2, 3, 3]  # 2 cells × (3 trials, 2 seeds): no loss
-    assert all(r["status"] == "complete" for r in recs)
+    assert sorted(phases.values()) == [2, 2, 3, 3], phases  # 2 cells × (3 trials, 2 seeds)
+    assert all(r["status"] == "complete" for r in recs), \
+        [(k, r["status"], r.get("reason")) for k, r in zip(ks, recs) if r["status"] != "complete"]
