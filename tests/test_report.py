@@ -245,3 +245,18 @@ def test_importances_need_no_sklearn_and_leave_it_importable():
            for first in ("", "; import sklearn")]
     assert out[0][-1] == "False" and out[1][-1] == "True"
     assert out[0][:-1] == out[1][:-1]
+
+
+@pytest.mark.parametrize("metric, direction", [("accuracy", "maximize"), ("loss", "minimize")])
+def test_directions_as_the_runner_writes_them(data, metric, direction):
+    """The runner stamps the cell's tuning metric and Optuna's direction word on every
+    record ("maximize"); the report reads it for the primary metric, so the paper table
+    still bolds the best and scales fractions ×100 — also when tuning used another metric."""
+    recs = make_records(tasks=["sst2"]) + make_records(tasks=["rte"], methods=RTE)
+    for rec in recs:
+        rec["cell"]["metric"], rec["cell"]["direction"] = metric, direction
+    stamped = table_section(data_of(recs)).blocks
+    plain = table_section(data).blocks
+    tables = [(b.columns, b.rows, b.bold) for b in stamped if isinstance(b, Table)]
+    assert tables == [(b.columns, b.rows, b.bold) for b in plain if isinstance(b, Table)]
+    assert set(data_of(recs).frame["direction"]) == {"max"}

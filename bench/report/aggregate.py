@@ -31,6 +31,16 @@ def style(i: int) -> tuple[str, str]:
     return PALETTE[i % len(PALETTE)], SYMBOLS[(i // len(PALETTE)) % len(SYMBOLS)]
 
 
+def _direction(rec: dict, cell: dict, primary: str) -> str:
+    """"max" or "min" for the primary metric. Records say "maximize"/"minimize" (Optuna's
+    words) for the cell's tuning metric, which is the primary one unless [tune] metric
+    named another; older records said "max"/"min"."""
+    given = rec.get("direction") or cell.get("direction")
+    if given and cell.get("metric", primary) == primary:
+        return {"maximize": "max", "minimize": "min"}.get(given, given)
+    return metric_direction(primary)
+
+
 def _row(i: int, rec: dict[str, Any]) -> dict[str, Any]:
     cell = rec.get("cell") or {}
     meter = rec.get("meter") or {}
@@ -46,8 +56,7 @@ def _row(i: int, rec: dict[str, Any]) -> dict[str, Any]:
            "budget": cell.get("trials_budget"), "phase": str(rec.get("phase", "")),
            "trial": rec.get("trial"), "seed": rec.get("seed"), "split": str(rec.get("split", "")),
            "primary": primary, "value": value, "objective": rec.get("objective"),
-           "direction": rec.get("direction") or cell.get("direction")
-           or metric_direction(primary),
+           "direction": _direction(rec, cell, primary),
            "status": str(rec.get("status", "")), "reason": rec.get("reason"),
            "params": rec.get("params") or {}, "device": meter.get("device"),
            "started_at": rec.get("started_at"), "finished_at": rec.get("finished_at")}
