@@ -98,14 +98,15 @@ def test_sigkill_at_random_points_then_resume_loses_and_duplicates_nothing(tmp_p
     env = dict(os.environ, OMP_NUM_THREADS="1")
     rng = random.Random(7)
     kills = 0
-    for _ in range(4):
+    for _ in range(8):  # up to 4 kills at random points; a fast machine may finish first
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(3.0, 9.0))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
-        proc.wait()
+        if proc.wait() == 0 or kills == 4:
+            break
     assert kills >= 2  # the test must really interrupt runs
     last = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert last.returncode == 0, last.stderr[-3000:]
