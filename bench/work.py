@@ -16,6 +16,7 @@ from typing import Any
 from bench import tune
 from bench.errors import BenchError, Unavailable
 from bench.grid import Cell
+from bench.team import Broken, peer_failed
 
 
 @dataclass
@@ -121,9 +122,9 @@ def run_one(ctx: RunContext, cell: Cell, study, trial, *, phase: str, seed: int,
     except optuna.exceptions.UpdateFinishedTrialError:  # reporting to a trial that another
         return None  # worker failed as stale (this one stalled): its retry records it
     except (Exception, BenchError) as exc:  # failures are data, not crashes
-        if ctx.team is not None and ctx.team.broken and _peer_failed(exc):
+        if ctx.team is not None and ctx.team.broken and peer_failed(exc):
             tune.interrupted(study, trial)  # not this trial's fault: retried on relaunch
-            raise _broken(f"another rank of the launch failed during trial {trial.number} of "
+            raise Broken(f"another rank of the launch failed during trial {trial.number} of "
                           f"{cell.label} (see its log); the trial is given back for a "
                           "retry: relaunch with the same --run-id to go on") from exc
         status, reason = _classify(exc)
@@ -138,22 +139,10 @@ def run_one(ctx: RunContext, cell: Cell, study, trial, *, phase: str, seed: int,
     if tune.finish(study, trial, rec, save=ctx.recorder.append):
         ctx.progress.trial_done(cell, rec)
     if ctx.team is not None and ctx.team.broken:
-        raise _broken(f"trial {trial.number} of {cell.label} failed on the leader outside a "
+        raise Broken(f"trial {trial.number} of {cell.label} failed on the leader outside a "
                      f"coordination point ({rec.get('reason')}): the other ranks cannot go "
                      "on; relaunch with the same --run-id to continue with the next trial")
     return rec
-
-
-def _peer_failed(exc: BaseException) -> bool:
-    from bench.team import peer_failed
-
-    return peer_failed(exc)
-
-
-def _broken(message: str) -> BenchError:
-    from bench.team import Broken
-
-    return Broken(message)
 
 
 def _release_memory() -> None:

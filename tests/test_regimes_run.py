@@ -94,7 +94,7 @@ def suite(tmp_path: Path, assets: Path, body: str, epochs: int = 2) -> str:
     return str(path)
 
 
-ENCODER = """
+TASKS = """
 [[models]]
 name = "tiny-bert"
 ref = "{root}/tiny-bert"
@@ -109,7 +109,9 @@ train = "{root}/topic_train.csv"
 test = "{root}/topic_test.csv"
 text = "text"
 label = "topic"
+"""
 
+ENCODER = TASKS + """
 [regimes.multitask]
 tasks = ["toy", "topic"]
 sampling = "temperature"
@@ -219,22 +221,7 @@ def test_causal_lm_regimes_with_general_text_loss(tmp_path, assets):
     assert {r["cell"]["task"] for r in singles} == {"sst2_instruct"}
 
 
-SHARED = """
-[[models]]
-name = "tiny-bert"
-ref = "{root}/tiny-bert"
-
-[tasks.toy]
-train = "{root}/toy_train.csv"
-test = "{root}/toy_test.csv"
-labels = ["0", "1"]
-
-[tasks.topic]
-train = "{root}/topic_train.csv"
-test = "{root}/topic_test.csv"
-text = "text"
-label = "topic"
-
+SHARED = TASKS + """
 [regimes.multitask]
 tasks = ["toy", "topic"]
 methods = ["lora"]
