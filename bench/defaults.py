@@ -50,4 +50,9 @@ PER_METHOD_TRAIN_KEYS = ("lr", "weight_decay", "warmup_ratio", "batch_size", "gr
 SEEDS = (0,)  # seeds of the final re-runs of each cell's best configuration
 OUTPUT_DIR = "results"  # runs land in <output>/<suite name>/<run id>/
 MONITOR_HZ = 20.0  # metering sampler rate; 0 = only start/end samples
+# NVML reads are capped at this rate whatever MONITOR_HZ is: NVML's utilisation and power are
+# themselves averages over ~1/6-1 s windows, so faster reads add no information, only GIL
+# hand-offs that slow a launch-bound GPU loop (7.7% per step at 20 Hz on an H100, bf16
+# BERT-base, batch 32; benchmarks/gpu_overhead.py). Raising it costs step time there.
+NVML_MAX_HZ = 4.0
 DATA_DIR_ENV = "BENCH_DATA_DIR"  # env var naming a local data folder (GLUE layout)

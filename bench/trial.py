@@ -44,7 +44,24 @@ def _load_model(cell: Cell, seed: int, num_labels: int):
     return load(cell.model.ref, kind=cell.model.kind,  # causal LMs have no task head
                 num_labels=num_labels if cell.model.kind == "seq_cls" else None,
                 dtype=cell.model.dtype, quantization=cell.quantization, seed=seed,
-                revision=cell.model.revision)
+                revision=cell.model.revision, compute_dtype=compute_dtype(cell))
+
+
+def compute_dtype(cell: Cell) -> str | None:
+    """What a 4-bit base dequantises to: the autocast dtype when training runs in bf16/fp16
+    (on a GPU), else the model dtype. With fp32 compute under bf16 autocast every 4-bit layer
+    casts its input up and its output down again (bitsandbytes warns that this is slow): on
+    an H100, QLoRA on BERT-base ran 1.5x slower in bf16 than in fp32 that way; with the
+    compute dtype following, bf16 is 1.5-2.4x faster than fp32 (benchmarks/gpu.py)."""
+    if cell.quantization != "nf4":
+        return None
+    import torch
+
+    from bench.accel import resolve_precision
+
+    cuda = torch.cuda.is_available()
+    mixed = resolve_precision(cell.train.precision, cuda, cuda and torch.cuda.is_bf16_supported())
+    return {"bf16": "bfloat16", "fp16": "float16"}.get(mixed)
 
 
 def load_cell(cell: Cell, *, data_dir: str | None, base_dir: str, seed: int) -> CellCache:

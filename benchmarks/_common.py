@@ -97,14 +97,15 @@ def hardware() -> dict[str, Any]:
     return info
 
 
-def write_summary(name: str, out: str | None, data: dict[str, Any]) -> Path:
+def write_summary(name: str, out: str | None, data: dict[str, Any], quiet: bool = False) -> Path:
     """Write the JSON summary (date and hardware added) and say where it went."""
     path = Path(out) if out else RESULTS / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     body = {"benchmark": name, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "hardware": hardware(), **data}
     path.write_text(json.dumps(body, indent=2, default=float) + "\n")
-    print(f"\nsummary written to {path}")
+    if not quiet:
+        print(f"\nsummary written to {path}")
     return path
 
 

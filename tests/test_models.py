@@ -75,6 +75,32 @@ def test_nf4_keeps_head_and_pooler_unquantised(dirs):
     assert model(**batch()).logits.shape == (2, 2)
 
 
+def test_nf4_compute_dtype_follows_the_training_precision(dirs, monkeypatch):
+    # bf16 autocast over fp32-compute 4-bit layers casts every activation up and back down:
+    # QLoRA in bf16 ran slower than in fp32 on an H100 until the compute dtype followed
+    import types
+
+    import torch
+
+    from bench.trial import compute_dtype
+
+    model, _ = load(dirs["bert"], num_labels=2, quantization="nf4", compute_dtype="bfloat16")
+    layer = model.get_submodule("bert.encoder.layer.0.attention.self.query")
+    assert layer.compute_dtype == torch.bfloat16
+
+    def cell(precision, quantization="nf4"):
+        return types.SimpleNamespace(quantization=quantization,
+                                     train=types.SimpleNamespace(precision=precision))
+
+    assert compute_dtype(cell("auto")) is None  # no GPU here: fp32 training, model dtype
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert compute_dtype(cell("auto")) == compute_dtype(cell("bf16")) == "bfloat16"
+    assert compute_dtype(cell("fp16")) == "float16"
+    assert compute_dtype(cell("fp32")) is None
+    assert compute_dtype(cell("bf16", "int8")) is None  # LLM.int8 has no compute dtype
+
+
 def test_int8_loads(dirs):
     model, _ = load(dirs["llama"], kind="causal_lm", quantization="int8")
     kinds = {name: type(m).__name__ for name, m in model.named_modules()}

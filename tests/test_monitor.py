@@ -218,6 +218,20 @@ def test_fake_nvml_integrates_power_without_energy_counter(monkeypatch):
     assert s["power_mean_w"] == pytest.approx(s["energy_j"] / m.elapsed_s)
 
 
+def test_nvml_reads_are_capped_whatever_the_sampler_rate(monkeypatch):
+    # NVML's readings are themselves ~1/6-1 s averages; reading them at the sampler's 100 Hz
+    # only adds GIL hand-offs to a launch-bound GPU loop. RSS still follows `hz`.
+    from bench.defaults import NVML_MAX_HZ
+
+    gpu = FakeGpu()
+    monkeypatch.setitem(sys.modules, "pynvml", FakeNvml([gpu]))
+    with Monitor(hz=100, device_index=0) as m:
+        time.sleep(1.0)
+    assert m.stats()["samples_taken"] >= 30
+    # start + stop + at most NVML_MAX_HZ per second (one extra for a tick on the boundary)
+    assert 3 <= gpu.calls["util"] <= 2 + NVML_MAX_HZ * m.elapsed_s + 1, gpu.calls
+
+
 def test_fake_nvml_counter_that_has_not_ticked_uses_the_power_integral(monkeypatch):
     gpu = FakeGpu(energy_mj=(5_000, 5_000), power_mw=(100_000,))  # counter updates lag
     monkeypatch.setitem(sys.modules, "pynvml", FakeNvml([gpu]))
