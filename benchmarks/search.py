@@ -84,6 +84,25 @@ def candidates() -> dict:
     # needs the task's majority-class rate (SST-2: 56%): not a default, a reference
     out["threshold 0.6 from 0.25 (task-specific)"] = lambda f, t: p.ThresholdPruner(
         lower=0.6, n_warmup_steps=max(1, t // 4) - 1)
+    # rules over the completed trials' curves (benchmarks/_replay.py), 1 start-up trial.
+    # Only-on-evidence floor: stop a trial as soon as it is behind the best completed one
+    rule = R.rule_pruner
+    out["behind best completed (evidence floor)"] = \
+        lambda f, t: rule(R.behind_best(), R.behind_best())
+    out["not ahead of best completed (prunes ties)"] = \
+        lambda f, t: rule(R.behind_best(ties=True), R.behind_best(ties=True))
+    out["behind best by 0.05 x (1 - progress)"] = \
+        lambda f, t: rule(R.behind_best_shrinking(0.05), R.behind_best_shrinking(0.05))
+    out["median patience 2 points startup=1"] = \
+        lambda f, t: rule(R.median_patience(2), R.median_patience(2))
+    out["median slope guard startup=1"] = \
+        lambda f, t: rule(R.median_slope_guard(), R.median_slope_guard())
+    # the default's guard after the first point; at the first point: far behind the best
+    for name, first in (("0.04", R.behind_best(0.04)), ("0.03", R.behind_best(0.03)),
+                        ("half the gain", R.behind_best_gain(0.5))):
+        for m in ((0.0, 0.004, "noise") if name == "0.04" else ("noise",)):
+            out[f"1st pt behind best by {name}; then once learning, margin {m}"] = \
+                lambda f, t, first=first, m=m: rule(first, R.median_once_learning(m))
     return out
 
 
@@ -150,13 +169,28 @@ def validate(sizes: dict, curves, curves_dir: str, folder: str) -> dict:
                 "real": curves_commits(run_dir), "exhaustive": curves_commits(curves_dir)}}
 
 
+def carried_validation(out: str | None, run_dir: str) -> dict | None:
+    """With --no-validate: the earlier summary's real pruned run, if it checked the default
+    pruner against the same exhaustive run (marked with that summary's date)."""
+    path = Path(out) if out else C.RESULTS / "search.json"
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    v = old.get("validation")
+    if not v or old.get("exhaustive_run") != run_dir:
+        return None
+    return {**v, "carried_over_from": v.get("carried_over_from") or old.get("date")}
+
+
 def main() -> None:
     p = C.parser("search", __doc__, repeats=1)
     p.add_argument("--trials", type=int, default=12, help="trials per cell")
     p.add_argument("--orders", type=int, default=100, help="random orders per cell")
     p.add_argument("--from", dest="source", help="reuse this exhaustive run folder")
     p.add_argument("--exhaustive-only", action="store_true", help="stop after recording")
-    p.add_argument("--no-validate", action="store_true", help="skip the real pruned run")
+    p.add_argument("--no-validate", action="store_true",
+                   help="skip the real pruned run (keeps the earlier summary's, same curves)")
     p.add_argument("--stress", help="also replay the curves of an earlier search.json")
     p.add_argument("--train-samples", type=int, default=2048, help="SST-2 training examples")
     p.add_argument("--eval-samples", type=int, default=300, help="validation examples")
@@ -194,7 +228,8 @@ def main() -> None:
         found["stress"] = {"source": args.stress, **R.evaluate(
             old, {}, candidates(), tuple(sorted({n, n // 2}, reverse=True)), orders)}
     replay_s = time.perf_counter() - t0
-    check = None if args.no_validate else validate(sizes, curves, run_dir, folder)
+    check = (carried_validation(args.out, run_dir) if args.no_validate
+             else validate(sizes, curves, run_dir, folder))
     summary = summarise(cells, curves, costs, found, check, wall, replay_s, run_dir, sizes)
     print_summary(summary, points)
     C.write_summary("search", args.out, summary)
@@ -237,7 +272,8 @@ def print_summary(s: dict, points: tuple[int, ...]) -> None:
                      tuple(next(iter(st["study_order"].values())))))
     v = s["validation"]
     if v:
-        print(f"real pruned run of {v['cell']} ({v['trials']} trials, {v['wall_s']:.0f} s) "
+        when = f", carried over from {v['carried_over_from']}" if v.get("carried_over_from") else ""
+        print(f"real pruned run of {v['cell']} ({v['trials']} trials, {v['wall_s']:.0f} s{when}) "
               f"agrees with the replay: {v['agree']} (real {v['real_pruned_at']}, "
               f"replay {v['replay_pruned_at']})")
     wall = s["exhaustive_wall_s"]
