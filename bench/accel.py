@@ -25,6 +25,14 @@ def resolve_precision(precision: str, cuda: bool, bf16_ok: bool = False) -> str:
     return {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[precision]
 
 
+def mixed_precision_here(precision: str) -> str:
+    """`resolve_precision` for this machine (whether it has a CUDA GPU with bf16)."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    return resolve_precision(precision, cuda, cuda and torch.cuda.is_bf16_supported())
+
+
 def make_accelerator(precision: str = "auto") -> Any:
     """An `accelerate.Accelerator` for `precision` (one per process is typical).
 
@@ -32,12 +40,10 @@ def make_accelerator(precision: str = "auto") -> Any:
     Accelerator with another mixed precision; a different precision resets that state
     first, so tests and multi-suite processes can switch.
     """
-    import torch
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
 
-    cuda = torch.cuda.is_available()
-    mixed = resolve_precision(precision, cuda, cuda and torch.cuda.is_bf16_supported())
+    mixed = mixed_precision_here(precision)
     state = AcceleratorState._shared_state
     if state and state.get("_mixed_precision") != mixed:
         AcceleratorState._reset_state()

@@ -1,7 +1,8 @@
 """The `bench` command line: run | validate | ls | count | report | compare | baseline.
 
 Exit codes: 0 ok; 1 a run failed or a comparison found a regression; 2 a usage or suite
-error (a `BenchError`: printed as a message, never as a traceback); 130 interrupted.
+error (a `BenchError`: printed as a message, never as a traceback); 130 interrupted (Ctrl-C);
+143 terminated (SIGTERM during `bench run`).
 Heavy libraries are imported by the subcommands that need them, so `--help`, `validate`
 and `ls` start fast and never import torch.
 """
@@ -107,7 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     except BenchError as err:
         print(f"bench: error: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        from bench.errors import Terminated
+
+        if isinstance(exc, Terminated):
+            print("bench: terminated (SIGTERM); the running trial was given back: run the "
+                  "same command again to go on", file=sys.stderr)
+            return 143
         print("bench: interrupted", file=sys.stderr)
         return 130
 

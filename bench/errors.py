@@ -70,3 +70,10 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     if close:
         return "did you mean " + " or ".join(repr(c) for c in close) + "?"
     return "known: " + ", ".join(known)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received during `bench run` (torchrun stopping the other ranks of a launch
+    whose rank failed, a scheduler's preemption, `kill`): handled like Ctrl-C, so the
+    running trial is given back for a retry and the storage is never left half-written;
+    the CLI exits 143 (128 + SIGTERM)."""

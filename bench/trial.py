@@ -55,13 +55,9 @@ def compute_dtype(cell: Cell) -> str | None:
     compute dtype following, bf16 is 1.5-2.4x faster than fp32 (benchmarks/gpu.py)."""
     if cell.quantization != "nf4":
         return None
-    import torch
+    from bench.accel import mixed_precision_here
 
-    from bench.accel import resolve_precision
-
-    cuda = torch.cuda.is_available()
-    mixed = resolve_precision(cell.train.precision, cuda, cuda and torch.cuda.is_bf16_supported())
-    return {"bf16": "bfloat16", "fp16": "float16"}.get(mixed)
+    return {"bf16": "bfloat16", "fp16": "float16"}.get(mixed_precision_here(cell.train.precision))
 
 
 def load_cell(cell: Cell, *, data_dir: str | None, base_dir: str, seed: int) -> CellCache:

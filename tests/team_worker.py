@@ -8,6 +8,9 @@ MODE "prune": the leader's on_eval raises at the first evaluation point; every r
 writes the exception it saw to OUT_DIR/prune-<rank>.txt.
 MODE "nan": rank 1 alone feeds a NaN label weight at step 3 (a poisoned loss); every rank
 writes what it raised to OUT_DIR/nan-<rank>.txt.
+MODE "teardown": with the garbage collector off, a DDP wrapper left in a reference cycle
+(as a trial's can be); after `Team.close()` every rank writes how many DDP objects are still
+alive to OUT_DIR/teardown-<rank>.txt (freed after the process group, they abort the rank).
 """
 from __future__ import annotations
 
@@ -62,10 +65,26 @@ class Poison(torch.nn.Module):
         return out
 
 
+def teardown(team, out: Path) -> None:
+    import gc
+
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    gc.disable()
+    box: dict = {"ddp": DDP(model())}
+    box["self"] = box
+    del box
+    team.close()
+    alive = sum(isinstance(o, DDP) for o in gc.get_objects())
+    (out / f"teardown-{team.rank}.txt").write_text(str(alive))
+
+
 def main(mode: str, out: Path) -> None:
     from transformers import DataCollatorWithPadding
 
     team = join()
+    if mode == "teardown":
+        return teardown(team, out)
     rank, size = (team.rank, team.size) if team else (0, 1)
     collate = DataCollatorWithPadding(minilm_tokenizer())
     spec = replace(TrainSpec(), batch_size=8, grad_accum=2, lr=1e-3, warmup_ratio=0.0,

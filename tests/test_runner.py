@@ -92,6 +92,48 @@ def test_unavailable_method_is_skipped_with_its_reason(tmp_path, monkeypatch):
     assert "bitsandbytes" in recs[0]["reason"] and "no tuning trial" in recs[2]["reason"]
 
 
+SLOW_SECOND_TRIAL = """
+import os, sys, time
+import bench.trial as T
+real, calls = T.execute, []
+def slow(*args, **kwargs):
+    calls.append(1)
+    if len(calls) == 2:  # inside the second trial: say so, then wait to be terminated
+        open(os.environ["BENCH_TEST_MARK"], "w").close()
+        time.sleep(120)
+    return real(*args, **kwargs)
+T.execute = slow
+from bench.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_mid_trial_gives_the_trial_back_and_a_rerun_finishes(tmp_path):
+    # torchrun stops the surviving ranks of a failed launch with SIGTERM, and so do
+    # schedulers on preemption: it takes the Ctrl-C path (exit 143), not a hard death
+    # that could leave the storage half-written
+    suite = tiny_suite(tmp_path, trials=2, seeds="[0]")
+    wrapper, mark = tmp_path / "wrapper.py", tmp_path / "in-trial"
+    wrapper.write_text(SLOW_SECOND_TRIAL)
+    env = dict(os.environ, OMP_NUM_THREADS="1", BENCH_TEST_MARK=str(mark))
+    proc = subprocess.Popen([sys.executable, str(wrapper), "run", suite, "-q"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not mark.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert mark.exists(), proc.stderr.read() if proc.poll() is not None else "no 2nd trial"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "terminated (SIGTERM)" in err, (proc.returncode, err)
+    assert len(records.load(run_dir_of(tmp_path))) == 1  # the interrupted trial: no record
+    cmd = [sys.executable, "-m", "bench.cli", "run", suite, "-q"]
+    last = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert last.returncode == 0, last.stderr[-3000:]
+    recs = records.load(run_dir_of(tmp_path))
+    assert len(set(keys(recs))) == len(recs) == 2 * (2 + 1)  # 2 cells × (2 trials, 1 seed)
+    assert all(r["status"] == "complete" for r in recs)
+
+
 def test_sigkill_at_random_points_then_resume_loses_and_duplicates_nothing(tmp_path):
     suite = tiny_suite(tmp_path, trials=3, seeds="[0, 1]")
     cmd = [sys.executable, "-m", "bench.cli", "run", suite, "-q"]
