@@ -6,40 +6,56 @@ overhead. Inputs are random token ids filling max_length, as the generated task 
 from __future__ import annotations
 
 import time
+from typing import Any, Callable
 
 
-def plain_step_ms(ref: str, precision: str, batch: int, length: int, steps: int) -> float:
-    """Median-free mean ms per optimizer step of full fine-tuning over `steps` steps, after
-    5 untimed warm-up steps (CUDA synchronised around the timed block)."""
+def train_step(model: Any, opt: Any, batch: dict, precision: str,
+               device: str = "cuda") -> None:
+    """One optimizer step: autocast forward (bf16/fp16; plain fp32 otherwise), backward,
+    clipping at 1.0, fused AdamW."""
+    import torch
+
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    with torch.autocast(device, dtype=dtype or torch.float32, enabled=dtype is not None):
+        loss = model(**batch).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+
+
+def timed_ms(step: Callable[[int], None], steps: int, warmup: int = 5) -> float:
+    """Mean ms per call of `step(i)` over `steps` calls after `warmup` untimed ones, CUDA
+    synchronised around the timed block."""
+    import torch
+
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    for i in range(warmup):
+        step(i)
+    sync()
+    t0 = time.perf_counter()
+    for i in range(steps):
+        step(i)
+    sync()
+    return 1000 * (time.perf_counter() - t0) / steps
+
+
+def plain_step_ms(ref: str, precision: str, batch: int, length: int, steps: int,
+                  device: str = "cuda") -> float:
+    """ms per optimizer step of full fine-tuning of `ref` on one batch resident on `device`
+    (`device="cpu"` is for testing the script)."""
     import torch
     from transformers import AutoModelForSequenceClassification
 
     torch.manual_seed(0)
-    model = AutoModelForSequenceClassification.from_pretrained(ref, num_labels=2).cuda()
+    model = AutoModelForSequenceClassification.from_pretrained(ref, num_labels=2).to(device)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=2e-5, fused=True)
-    vocab = model.config.vocab_size
-    ids = torch.randint(5, vocab, (batch, length), device="cuda")
+    ids = torch.randint(5, model.config.vocab_size, (batch, length), device=device)
     data = {"input_ids": ids, "attention_mask": torch.ones_like(ids),
-            "labels": torch.randint(0, 2, (batch,), device="cuda")}
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
-
-    def step() -> None:
-        with torch.autocast("cuda", dtype=dtype or torch.float32, enabled=dtype is not None):
-            loss = model(**data).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-
-    for _ in range(5):
-        step()
-    torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    torch.cuda.synchronize()
-    ms = 1000 * (time.perf_counter() - t0) / steps
+            "labels": torch.randint(0, 2, (batch,), device=device)}
+    ms = timed_ms(lambda i: train_step(model, opt, data, precision, device), steps)
     del model, opt
-    torch.cuda.empty_cache()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
     return ms

@@ -15,12 +15,11 @@ Reported: ms per optimizer step (median over rounds) and throughput ratios to `p
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
 import _common as C
 import gpu as G
-from _gpu_plain import plain_step_ms
+from _gpu_plain import plain_step_ms, timed_ms, train_step
 
 
 def bench_ms(cache, precision: str, monitored: bool) -> float:
@@ -49,27 +48,13 @@ def plain_data_ms(cache, precision: str, steps: int) -> float:
     opt = torch.optim.AdamW(model.parameters(), lr=2e-5, fused=True)
     train, collate = cache.prepared.train, cache.prepared.collate
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0)).tolist()
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
 
-    def step(i: int) -> None:
+    def batch(i: int) -> dict:
         idx = order[(i * G.BATCH) % (len(order) - G.BATCH):][:G.BATCH]
-        batch = {k: v.to("cuda", non_blocking=True)
-                 for k, v in collate([train[j] for j in idx]).items()}
-        with torch.autocast("cuda", dtype=dtype or torch.float32, enabled=dtype is not None):
-            loss = model(**batch).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
+        return {k: v.to("cuda", non_blocking=True)
+                for k, v in collate([train[j] for j in idx]).items()}
 
-    for i in range(5):
-        step(i)
-    torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for i in range(steps):
-        step(i)
-    torch.cuda.synchronize()
-    return 1000 * (time.perf_counter() - t0) / steps
+    return timed_ms(lambda i: train_step(model, opt, batch(i), precision), steps)
 
 
 def main() -> None:

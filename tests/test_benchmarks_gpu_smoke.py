@@ -28,6 +28,17 @@ def test_gpu_benchmark_smoke_on_cpu(tmp_path):
         assert r["trainable"] < r["params_total"] or r["method"] == "full"
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_plain_reference_loop_trains(tmp_path, precision):
+    """The hand-written arm of gpu.py / gpu_overhead.py (run here on the CPU)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from _gpu_plain import plain_step_ms
+    from tiny import save_tiny, tiny_bert
+
+    ref = save_tiny(tmp_path / "bert", tiny_bert())
+    assert plain_step_ms(ref, precision, batch=4, length=16, steps=2, device="cpu") > 0
+
+
 def test_gpu_overhead_benchmark_says_it_needs_cuda(tmp_path):
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():
