@@ -31,9 +31,9 @@ def pruner(name: str):
     completed), but only where that comparison carries information: never at the trial's
     first evaluation point (nor at its last, where there is nothing left to save), and only
     at a step where the completed trials' median is better than their median at that first
-    point. Before the reference trials have learned
-    anything, every trial sits at the starting level (e.g. the majority class) give or
-    take noise, and a trial that learns late is indistinguishable from a bad one.
+    point. Before the reference trials have learned anything, every trial sits at the
+    starting level (e.g. the majority class) give or take noise, and a trial that learns
+    late is indistinguishable from a bad one.
 
     Measured by benchmarks/search.py (docs/performance.md; MiniLM on SST-2, LoRA and full
     fine-tuning, 12 TPE trials per cell, 256 steps, 8 evaluation points, curves replayed
@@ -75,9 +75,11 @@ def _once_learning(inner):
     class OnceLearning(optuna.pruners.BasePruner):
         def prune(self, study, trial) -> bool:
             step = trial.last_step
-            if step is None or step == min(trial.intermediate_values):
+            if step is None:
                 return False
             first = min(trial.intermediate_values)
+            if step == first:
+                return False
             done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
             if step >= max((t.last_step or 0 for t in done), default=step + 1):
                 return False  # the trial's last point: trained already, nothing to save

@@ -125,8 +125,8 @@ def run_one(ctx: RunContext, cell: Cell, study, trial, *, phase: str, seed: int,
         if ctx.team is not None and ctx.team.broken and peer_failed(exc):
             tune.interrupted(study, trial)  # not this trial's fault: retried on relaunch
             raise Broken(f"another rank of the launch failed during trial {trial.number} of "
-                          f"{cell.label} (see its log); the trial is given back for a "
-                          "retry: relaunch with the same --run-id to go on") from exc
+                         f"{cell.label} (see its log); the trial is given back for a "
+                         "retry: relaunch with the same --run-id to go on") from exc
         status, reason = _classify(exc)
         ctx.errors += reason.startswith("error")
         rec = _record(ctx, cell, phase=phase, trial=trial.number if phase == "tune" else

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import _common as C
+import _candidates as K
 import _replay as R
 
 METHODS = ("lora", "full")  # full fine-tuning: the late learner a pruner must not cut
@@ -53,12 +54,12 @@ def candidates() -> dict:
     out = {"bench default (median once learning, startup=2)":
            lambda f, t: bench_pruner("median"),
            "former default (median from 0.5, startup=2)":
-           lambda f, t: R.after_share(p.MedianPruner(n_startup_trials=2), 0.5),
+           lambda f, t: K.after_share(p.MedianPruner(n_startup_trials=2), 0.5),
            "none": lambda f, t: p.NopPruner()}
     for k in (1, 2, 3):
         out[f"median startup={k}"] = lambda f, t, k=k: p.MedianPruner(n_startup_trials=k)
     out["median from 0.25 startup=2"] = \
-        lambda f, t: R.after_share(p.MedianPruner(n_startup_trials=2), 0.25)
+        lambda f, t: K.after_share(p.MedianPruner(n_startup_trials=2), 0.25)
     out["median once learning startup=1"] = \
         lambda f, t: guard(p.MedianPruner(n_startup_trials=1))
     for q in (66.7, 75.0):  # prune below the q-th percentile: keep the top (100 - q)%
@@ -84,25 +85,25 @@ def candidates() -> dict:
     # needs the task's majority-class rate (SST-2: 56%): not a default, a reference
     out["threshold 0.6 from 0.25 (task-specific)"] = lambda f, t: p.ThresholdPruner(
         lower=0.6, n_warmup_steps=max(1, t // 4) - 1)
-    # rules over the completed trials' curves (benchmarks/_replay.py), 1 start-up trial.
+    # rules over the completed trials' curves (benchmarks/_candidates.py), 1 start-up trial.
     # Only-on-evidence floor: stop a trial as soon as it is behind the best completed one
-    rule = R.rule_pruner
+    rule = K.rule_pruner
     out["behind best completed (evidence floor)"] = \
-        lambda f, t: rule(R.behind_best(), R.behind_best())
+        lambda f, t: rule(K.behind_best(), K.behind_best())
     out["not ahead of best completed (prunes ties)"] = \
-        lambda f, t: rule(R.behind_best(ties=True), R.behind_best(ties=True))
+        lambda f, t: rule(K.behind_best(ties=True), K.behind_best(ties=True))
     out["behind best by 0.05 x (1 - progress)"] = \
-        lambda f, t: rule(R.behind_best_shrinking(0.05), R.behind_best_shrinking(0.05))
+        lambda f, t: rule(K.behind_best_shrinking(0.05), K.behind_best_shrinking(0.05))
     out["median patience 2 points startup=1"] = \
-        lambda f, t: rule(R.median_patience(2), R.median_patience(2))
+        lambda f, t: rule(K.median_patience(2), K.median_patience(2))
     out["median slope guard startup=1"] = \
-        lambda f, t: rule(R.median_slope_guard(), R.median_slope_guard())
+        lambda f, t: rule(K.median_slope_guard(), K.median_slope_guard())
     # the default's guard after the first point; at the first point: far behind the best
-    for name, first in (("0.04", R.behind_best(0.04)), ("0.03", R.behind_best(0.03)),
-                        ("half the gain", R.behind_best_gain(0.5))):
+    for name, first in (("0.04", K.behind_best(0.04)), ("0.03", K.behind_best(0.03)),
+                        ("half the gain", K.behind_best_gain(0.5))):
         for m in ((0.0, 0.004, "noise") if name == "0.04" else ("noise",)):
             out[f"1st pt behind best by {name}; then once learning, margin {m}"] = \
-                lambda f, t, first=first, m=m: rule(first, R.median_once_learning(m))
+                lambda f, t, first=first, m=m: rule(first, K.median_once_learning(m))
     return out
 
 

@@ -9,8 +9,6 @@ import sys
 import time
 from collections import Counter
 
-import pytest
-
 from bench import records
 from bench.cli import main
 from run_helpers import tiny_suite
